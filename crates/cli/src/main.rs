@@ -1,1 +1,31 @@
-fn main() {}
+//! The `junction` command: parses arguments, then hands over to a subcommand.
+#![forbid(unsafe_code)]
+
+mod args;
+mod check;
+mod logging;
+mod schema;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+
+fn main() -> ExitCode {
+    // clap exits with status 2 on usage errors and 0 for --help/--version.
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(&args),
+        Command::Check(args) => check::run(&args),
+        Command::Schema => schema::run(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

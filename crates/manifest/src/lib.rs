@@ -86,7 +86,14 @@ pub fn parse(path: &str, text: &str, env: &dyn EnvSource) -> Result<Manifest, Di
             .iter()
             .map(|e| {
                 let span = e.span().unwrap_or(0..0);
-                Problem::new(span, format!("invalid TOML: {}", e.message()), "here")
+                let mut message = format!("invalid TOML: {}", e.message());
+                // Name the key, as every other diagnostic does.
+                if e.message() == "duplicate key"
+                    && let Some(key) = text.get(span.clone()).filter(|k| !k.is_empty() && k.len() <= 80)
+                {
+                    message = format!("invalid TOML: duplicate key `{}`", key.trim_matches('"'));
+                }
+                Problem::new(span, message, "here")
             })
             .collect();
         return Err(Diagnostics::new(path, text, problems));

@@ -1,0 +1,54 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Junction: an integration gateway for third-party APIs and webhooks.
+///
+/// Exit status: 0 ok, 1 a problem was found, 2 usage error.
+#[derive(Debug, Parser)]
+#[command(name = "junction", version, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the gateway: proxy, webhooks, management API, metrics.
+    Serve(ServeArgs),
+    /// Check a manifest and report every problem in it.
+    Check(ConfigArg),
+    /// Print the JSON Schema of junction.toml, for editors.
+    Schema,
+}
+
+/// Where the manifest is.
+#[derive(Debug, Args)]
+pub(crate) struct ConfigArg {
+    /// Path of the manifest.
+    #[arg(long, short = 'c', env = "JUNCTION_CONFIG", default_value = "junction.toml", value_name = "PATH")]
+    pub(crate) config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    pub(crate) config: ConfigArg,
+    /// Log line format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Human, env = "JUNCTION_LOG_FORMAT")]
+    pub(crate) log_format: LogFormat,
+    /// Log filter, e.g. "info" or "junction_gateway=debug,info" (RUST_LOG syntax).
+    #[arg(long, default_value = "info", env = "JUNCTION_LOG")]
+    pub(crate) log_level: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    /// One readable line per event.
+    Human,
+    /// One JSON object per line, for log pipelines.
+    Json,
+}

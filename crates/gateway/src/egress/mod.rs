@@ -1,0 +1,63 @@
+//! Egress: `/proxy/{dependency}/...` calls forwarded to the dependency's
+//! `base_url`, with its credentials and timeout.
+
+mod client;
+mod credentials;
+mod forward;
+mod headers;
+mod target;
+
+use std::collections::HashMap;
+
+use junction_manifest::Manifest;
+
+use self::client::UpstreamClient;
+pub(crate) use self::forward::forward;
+
+/// Why egress could not be set up from the manifest.
+#[derive(Debug, thiserror::Error)]
+pub enum EgressError {
+    /// A dependency's `ca_file` could not be used.
+    #[error("dependency `{dependency}`: cannot use ca_file {path}: {reason}")]
+    CaFile {
+        /// The dependency name.
+        dependency: String,
+        /// The file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// One pooled HTTP client per dependency (they differ by trusted CAs).
+#[derive(Debug)]
+pub(crate) struct Egress {
+    clients: HashMap<String, UpstreamClient>,
+}
+
+impl Egress {
+    pub(crate) fn new(manifest: &Manifest) -> Result<Self, EgressError> {
+        let shared = UpstreamClient::new(None).map_err(|reason| EgressError::CaFile {
+            dependency: String::new(),
+            path: String::new(),
+            reason,
+        })?;
+        let mut clients = HashMap::new();
+        for (name, dep) in &manifest.dependencies {
+            let client = match &dep.ca_file {
+                None => shared.clone(),
+                Some(path) => UpstreamClient::new(Some(path)).map_err(|reason| EgressError::CaFile {
+                    dependency: name.to_string(),
+                    path: path.display().to_string(),
+                    reason,
+                })?,
+            };
+            clients.insert(name.to_string(), client);
+        }
+        Ok(Self { clients })
+    }
+
+    pub(crate) fn client(&self, dependency: &str) -> Option<&UpstreamClient> {
+        self.clients.get(dependency)
+    }
+}

@@ -1,0 +1,71 @@
+//! The HTTP server: the router, its middleware stack, and graceful shutdown.
+
+mod body_limit;
+mod router;
+
+use std::{future::Future, io, net::SocketAddr, time::Duration};
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub(crate) use self::body_limit::is_over_limit;
+use crate::state::AppState;
+
+/// A gateway bound to its port, ready to serve.
+#[derive(Debug)]
+pub struct Server {
+    state: AppState,
+    listener: TcpListener,
+}
+
+/// How a server stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Every in-flight request finished before the drain deadline.
+    Drained,
+    /// The drain deadline passed with requests still in flight; they were cut off.
+    DeadlinePassed,
+}
+
+impl Server {
+    pub(crate) async fn bind(state: AppState) -> io::Result<Self> {
+        let listener = TcpListener::bind(state.manifest().server.listen).await?;
+        Ok(Self { state, listener })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, fails
+    /// readiness, and waits up to `server.drain_timeout` for in-flight requests.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<Stopped> {
+        let Self { state, listener } = self;
+        let drain = state.manifest().server.drain_timeout.get();
+        let app = router::build(state.clone());
+        let token = CancellationToken::new();
+        let signalled = token.clone();
+        let draining = state.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            draining.start_draining();
+            tracing::info!(drain_timeout = ?drain, "Shutting down; draining in-flight requests.");
+            signalled.cancel();
+        });
+        let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(token.clone().cancelled_owned());
+        tokio::select! {
+            result = server => result.map(|()| Stopped::Drained),
+            () = deadline(&token, drain) => {
+                tracing::warn!("Drain deadline passed; cutting off the requests still in flight.");
+                Ok(Stopped::DeadlinePassed)
+            }
+        }
+    }
+}
+
+async fn deadline(token: &CancellationToken, drain: Duration) {
+    token.cancelled().await;
+    tokio::time::sleep(drain).await;
+}
