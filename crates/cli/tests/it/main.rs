@@ -1,1 +1,7 @@
-//! placeholder
+//! End-to-end tests of the `junction` binary, run as a user would run it.
+#![allow(unreachable_pub, reason = "a test binary has no public API")]
+
+mod e2e_check;
+mod e2e_serve;
+mod harness;
+mod secrets;
