@@ -151,19 +151,22 @@ pub(crate) fn keyword<T: Copy>(
     options: &[(&'static str, T)],
 ) -> Option<T> {
     let words: Vec<&str> = options.iter().map(|(w, _)| *w).collect();
-    let DeValue::String(raw) = value.get_ref() else {
+    if !matches!(value.get_ref(), DeValue::String(_)) {
         wrong_type(value, key, &format!("one of {}", quoted_list(&words)), cx);
         return None;
-    };
-    if let Some((_, t)) = options.iter().find(|(w, _)| *w == raw.as_ref()) {
+    }
+    // Any string may come from the environment, keywords included.
+    let text = Interpolated::decode(value, key, cx)?;
+    if let Some((_, t)) = options.iter().find(|(w, _)| *w == text.value) {
         return Some(*t);
     }
+    let raw = text.shown();
     let mut problem = Problem::new(
         value.span(),
-        format!("`{key}` must be one of {}, found {:?}", quoted_list(&words), raw.as_ref()),
+        format!("`{key}` must be one of {}, found {raw}", quoted_list(&words)),
         "unknown value",
     );
-    if let Some(best) = closest(raw, &words) {
+    if let Some(best) = closest(&text.value, &words).filter(|_| !text.from_env) {
         problem = problem.with_help(format!("did you mean `{best}`?"));
     }
     cx.report(problem);

@@ -7,7 +7,7 @@ use serde::{Serialize, Serializer};
 
 use super::RateLimit;
 use crate::{
-    decode::{Cx, Decode, Table, Value, keyword, wrong_type},
+    decode::{Cx, Decode, Interpolated, Table, Value, keyword, wrong_type},
     diagnostic::Problem,
     secret::Secret,
     value::{HeaderName, HttpUrl, HumanDuration, Percent, string_schema},
@@ -250,14 +250,16 @@ impl Serialize for RetryOn {
 }
 
 string_schema!(RetryOn, "RetryOn", {
-    "type": "string",
-    "pattern": "^(connect|timeout|5xx|[45][0-9][0-9])$"
+    "anyOf": [
+        { "type": "string", "pattern": "^(connect|timeout|5xx|[45][0-9][0-9])$" },
+        { "type": "integer", "minimum": 400, "maximum": 599 }
+    ]
 });
 
 impl Decode for RetryOn {
     fn decode(value: &Value<'_>, key: &str, cx: &mut Cx<'_>) -> Option<Self> {
         let text = match value.get_ref() {
-            toml::de::DeValue::String(s) => s.to_string(),
+            toml::de::DeValue::String(_) => Interpolated::decode(value, key, cx)?.value,
             toml::de::DeValue::Integer(i) => i.as_str().to_owned(),
             _ => {
                 wrong_type(value, key, "a string such as \"5xx\" or \"429\"", cx);

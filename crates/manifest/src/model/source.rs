@@ -161,6 +161,13 @@ impl Decode for HmacSpec {
     }
 }
 
+/// Whether `key` is `whpk_` followed by the base64 of a 32-byte ed25519 public key.
+pub(crate) fn is_standard_public_key(key: &str) -> bool {
+    key.strip_prefix("whpk_")
+        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        .is_some_and(|key| key.len() == 32)
+}
+
 /// Whether `secret` is `whsec_` followed by base64 of at least 24 bytes.
 pub(crate) fn is_standard_secret(secret: &str) -> bool {
     secret
@@ -187,12 +194,12 @@ impl Decode for Source {
                 let valid = secrets
                     .0
                     .iter()
-                    .all(|s| is_standard_secret(s.expose()) || s.expose().starts_with("whpk_"));
+                    .all(|s| is_standard_secret(s.expose()) || is_standard_public_key(s.expose()));
                 ok &= t.check(
                     cx,
                     "secret",
                     valid,
-                    "must be Standard Webhooks secrets: `whsec_` and base64 of at least 24 bytes (or `whpk_` ed25519 public keys)",
+                    "must be Standard Webhooks secrets: `whsec_` and base64 of at least 24 bytes, or `whpk_` and a base64 ed25519 public key (32 bytes)",
                     "not a whsec_ secret",
                 );
             }

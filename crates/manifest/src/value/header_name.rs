@@ -49,4 +49,8 @@ string_schema!(HeaderName, "HeaderName", {
     "pattern": "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"
 });
 
-decode_from_str!(HeaderName, "a header name", "header names are letters, digits and -, e.g. \"X-Api-Key\"");
+decode_from_str!(
+    HeaderName,
+    "a header name",
+    "header names are letters, digits and RFC 9110 token characters such as `-`, e.g. \"X-Api-Key\""
+);

@@ -116,3 +116,16 @@ fn hostile_input_gets_diagnostics_not_a_panic() {
         let _ = diagnostics.render(false);
     }
 }
+
+#[test]
+fn keywords_and_retry_conditions_read_the_environment_too() {
+    let env = MapEnv::new([("FALLBACK", "queue"), ("CODE", "503"), ("BAD", "sometimes")]);
+    let text = "[dependencies.a]\nbase_url = \"http://x\"\nfallback = \"${FALLBACK}\"\nretry = { on = [\"${CODE}\"] }\n";
+    let m = parse("junction.toml", text, &env).unwrap();
+    assert_eq!(m.dependencies["a"].fallback, junction_manifest::Fallback::Queue);
+    assert_eq!(m.dependencies["a"].retry.on, [junction_manifest::RetryOn::Status(503)]);
+    let bad = "[dependencies.a]\nbase_url = \"http://x\"\nfallback = \"${BAD}\"\n";
+    let rendered = parse("junction.toml", bad, &env).unwrap_err().render(false);
+    assert!(rendered.contains("found the value from the environment"), "{rendered}");
+    assert!(!rendered.contains("sometimes"), "{rendered}");
+}
