@@ -35,23 +35,17 @@ pub(crate) async fn forward(
     };
     let uri = match upstream_uri(&dependency.base_url, rest, request.uri().query()) {
         Ok(uri) => uri,
-        Err(TargetError::DotSegment) => {
-            return Problem::new(
-                StatusCode::BAD_REQUEST,
-                "invalid-path",
-                "Invalid Path",
-                "The path has a `.` or `..` segment; Junction does not let calls climb out of `base_url`.",
-            )
-            .into_response();
-        }
-        Err(TargetError::Invalid) => {
-            return Problem::new(
-                StatusCode::BAD_REQUEST,
-                "invalid-path",
-                "Invalid Path",
-                "The path and query do not form a valid URL when joined to `base_url`.",
-            )
-            .into_response();
+        Err(error) => {
+            let detail = match error {
+                TargetError::DotSegment => {
+                    "The path has a `.` or `..` segment; Junction does not let calls climb out of `base_url`."
+                }
+                TargetError::Invalid => {
+                    "The path and query do not form a valid URL when joined to `base_url`."
+                }
+            };
+            return Problem::new(StatusCode::BAD_REQUEST, "invalid-path", "Invalid Path", detail)
+                .into_response();
         }
     };
 
