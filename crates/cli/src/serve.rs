@@ -18,8 +18,11 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         let listen = manifest.server.listen;
         let storage = manifest.storage.url.to_string();
-        let server =
-            Gateway::new(manifest)?.bind().await.with_context(|| format!("cannot listen on {listen}"))?;
+        let server = Gateway::new(manifest)
+            .await?
+            .bind()
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = server.local_addr()?;
         tracing::info!(%addr, %storage, "Junction is listening.");
         match server.serve(shutdown_signal()).await? {

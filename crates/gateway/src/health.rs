@@ -15,7 +15,8 @@ pub(crate) async fn healthz() -> Response {
     Json(json!({ "status": "ok" })).into_response()
 }
 
-/// `GET /readyz`: the manifest is loaded and the server takes traffic. Fails
+/// `GET /readyz`: the manifest is loaded, the store answers, and the server
+/// takes traffic. Fails
 /// with 503 once shutdown has begun, so load balancers drain this node first.
 pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
     if state.is_draining() {
@@ -24,6 +25,16 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
             "draining",
             "Shutting Down",
             "This node is draining in-flight requests before it stops; send new requests elsewhere.",
+        )
+        .into_response();
+    }
+    if let Err(error) = state.store().ping().await {
+        tracing::warn!(%error, "Readiness check: the store does not answer.");
+        return Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store-unavailable",
+            "Store Unavailable",
+            "The store does not answer; this node cannot accept work until it does.",
         )
         .into_response();
     }

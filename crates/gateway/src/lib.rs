@@ -6,13 +6,14 @@
 //!
 //! ```no_run
 //! # async fn run(manifest: junction_manifest::Manifest) -> std::io::Result<()> {
-//! let server = junction_gateway::Gateway::new(manifest)?.bind().await?;
+//! let server = junction_gateway::Gateway::new(manifest).await.map_err(std::io::Error::other)?.bind().await?;
 //! println!("listening on {}", server.local_addr()?);
 //! server.serve(async { let _ = tokio::signal::ctrl_c().await; }).await?;
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod delivery;
 mod egress;
 mod health;
 pub mod problem;
@@ -20,7 +21,10 @@ pub mod server;
 mod state;
 pub mod telemetry;
 
-use junction_manifest::Manifest;
+use std::sync::Arc;
+
+use junction_manifest::{Manifest, StorageUrl};
+use junction_store::{Store, StoreError, SystemClock, postgres::PostgresStore, sqlite::SqliteStore};
 
 use crate::{egress::Egress, telemetry::Metrics};
 pub use crate::{
@@ -29,28 +33,65 @@ pub use crate::{
     state::AppState,
 };
 
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Egress clients could not be built.
+    #[error(transparent)]
+    Egress(#[from] EgressError),
+    /// The store could not be opened.
+    #[error("cannot open the store ({url}): {source}")]
+    Store {
+        /// The storage URL, password masked.
+        url: String,
+        /// Why.
+        source: StoreError,
+    },
+}
+
 /// A gateway assembled from a manifest, not yet listening.
 #[derive(Debug)]
 pub struct Gateway {
     state: AppState,
+    deliverers: delivery::Deliverers,
 }
 
 impl Gateway {
-    /// Builds every component the manifest asks for.
-    pub fn new(manifest: Manifest) -> Result<Self, EgressError> {
-        let metrics = Metrics::new();
+    /// Opens the store and builds every component the manifest asks for.
+    pub async fn new(manifest: Manifest) -> Result<Self, StartError> {
+        let mut metrics = Metrics::new();
+        let delivery = telemetry::delivery::DeliveryMetrics::register(metrics.registry_mut());
         let egress = Egress::new(&manifest)?;
-        Ok(Self { state: AppState::new(manifest, metrics, egress) })
+        let store = open_store(&manifest.storage.url).await?;
+        let state = AppState::new(manifest, metrics, egress, store, delivery);
+        Ok(Self { state, deliverers: delivery::Deliverers::default() })
+    }
+
+    /// Delivers the store's records of `kind` with `deliver` (workers start
+    /// only when some kind has a deliverer).
+    pub fn deliver(mut self, kind: junction_store::RecordKind, deliver: Arc<dyn delivery::Deliver>) -> Self {
+        self.deliverers = self.deliverers.with(kind, deliver);
+        self
+    }
+
+    /// The shared state (store, manifest, metrics), for features wired in-process.
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     /// Binds `server.listen`.
     pub async fn bind(self) -> std::io::Result<Server> {
-        Server::bind(self.state).await
+        Server::bind(self.state, self.deliverers).await
     }
 }
 
-impl From<EgressError> for std::io::Error {
-    fn from(e: EgressError) -> Self {
-        std::io::Error::other(e)
-    }
+/// Opens the backend the storage URL names, creating and migrating it as needed.
+pub async fn open_store(url: &StorageUrl) -> Result<Arc<dyn Store>, StartError> {
+    let failed = |source| StartError::Store { url: url.to_string(), source };
+    Ok(match url {
+        StorageUrl::Sqlite(path) => Arc::new(SqliteStore::open(path, Arc::new(SystemClock)).map_err(failed)?),
+        StorageUrl::Postgres(secret) => {
+            Arc::new(PostgresStore::connect(secret.expose(), Arc::new(SystemClock)).await.map_err(failed)?)
+        }
+    })
 }

@@ -6,24 +6,45 @@ use std::sync::{
 };
 
 use junction_manifest::Manifest;
+use junction_store::Store;
 
-use crate::{egress::Egress, telemetry::Metrics};
+use crate::{
+    egress::Egress,
+    telemetry::{Metrics, delivery::DeliveryMetrics},
+};
 
 /// Cheap-to-clone handle on the gateway's shared state.
 #[derive(Debug, Clone)]
 pub struct AppState(Arc<Inner>);
 
-#[derive(Debug)]
 struct Inner {
     manifest: Manifest,
     metrics: Metrics,
     egress: Egress,
+    store: Arc<dyn Store>,
+    delivery: DeliveryMetrics,
     draining: AtomicBool,
 }
 
 impl AppState {
-    pub(crate) fn new(manifest: Manifest, metrics: Metrics, egress: Egress) -> Self {
-        Self(Arc::new(Inner { manifest, metrics, egress, draining: AtomicBool::new(false) }))
+    pub(crate) fn new(
+        manifest: Manifest,
+        metrics: Metrics,
+        egress: Egress,
+        store: Arc<dyn Store>,
+        delivery: DeliveryMetrics,
+    ) -> Self {
+        Self(Arc::new(Inner { manifest, metrics, egress, store, delivery, draining: AtomicBool::new(false) }))
+    }
+
+    /// The durable store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.0.store
+    }
+
+    /// Metrics of the delivery workers.
+    pub fn delivery_metrics(&self) -> &DeliveryMetrics {
+        &self.0.delivery
     }
 
     /// The manifest the server was started with.
@@ -47,5 +68,15 @@ impl AppState {
 
     pub(crate) fn start_draining(&self) {
         self.0.draining.store(true, Ordering::Release);
+    }
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("dependencies", &self.manifest.dependencies.len())
+            .field("sources", &self.manifest.sources.len())
+            .field("draining", &self.draining)
+            .finish_non_exhaustive()
     }
 }

@@ -9,13 +9,17 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub(crate) use self::body_limit::is_over_limit;
-use crate::state::AppState;
+use crate::{
+    delivery::{Deliverers, WorkerConfig, Workers},
+    state::AppState,
+};
 
 /// A gateway bound to its port, ready to serve.
 #[derive(Debug)]
 pub struct Server {
     state: AppState,
     listener: TcpListener,
+    deliverers: Deliverers,
 }
 
 /// How a server stopped.
@@ -28,9 +32,9 @@ pub enum Stopped {
 }
 
 impl Server {
-    pub(crate) async fn bind(state: AppState) -> io::Result<Self> {
+    pub(crate) async fn bind(state: AppState, deliverers: Deliverers) -> io::Result<Self> {
         let listener = TcpListener::bind(state.manifest().server.listen).await?;
-        Ok(Self { state, listener })
+        Ok(Self { state, listener, deliverers })
     }
 
     /// The address actually bound (useful with port 0).
@@ -39,10 +43,16 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then stops accepting, fails
-    /// readiness, and waits up to `server.drain_timeout` for in-flight requests.
+    /// readiness, and waits up to `server.drain_timeout` for in-flight
+    /// requests and deliveries; unfinished deliveries give their leases back.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<Stopped> {
-        let Self { state, listener } = self;
+        let Self { state, listener, deliverers } = self;
         let drain = state.manifest().server.drain_timeout.get();
+        let workers = (!deliverers.is_empty()).then(|| {
+            let config =
+                WorkerConfig { lease: state.manifest().storage.lease.get(), ..WorkerConfig::default() };
+            Workers::start(state.store().clone(), deliverers, config, state.delivery_metrics().clone())
+        });
         let app = router::build(state.clone());
         let token = CancellationToken::new();
         let signalled = token.clone();
@@ -55,13 +65,31 @@ impl Server {
         });
         let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(token.clone().cancelled_owned());
-        tokio::select! {
-            result = server => result.map(|()| Stopped::Drained),
-            () = deadline(&token, drain) => {
-                tracing::warn!("Drain deadline passed; cutting off the requests still in flight.");
-                Ok(Stopped::DeadlinePassed)
+        // Workers stop claiming when shutdown starts and drain alongside the HTTP requests.
+        let workers_stopped = {
+            let token = token.clone();
+            async move {
+                token.cancelled().await;
+                if let Some(workers) = workers {
+                    workers.shutdown(drain).await;
+                }
             }
-        }
+        };
+        let http_stopped = async {
+            let stopped = tokio::select! {
+                result = server => result.map(|()| Stopped::Drained),
+                () = deadline(&token, drain) => {
+                    tracing::warn!("Drain deadline passed; cutting off the requests still in flight.");
+                    Ok(Stopped::DeadlinePassed)
+                }
+            };
+            // Also when serving failed: the workers must stop too.
+            token.cancel();
+            stopped
+        };
+        let (stopped, ()) = tokio::join!(http_stopped, workers_stopped);
+        let stopped = stopped?;
+        Ok(stopped)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Metrics and their log lines, defined together per concern.
 
+pub mod delivery;
 pub mod http;
 mod process;
 

@@ -1,0 +1,215 @@
+//! Store benchmark: durable append throughput with 64 producers (group commit
+//! against one fsync per record), claim+complete throughput, and claim
+//! latency as the backlog grows. Run with
+//!
+//! ```text
+//! cargo bench -p junction-store --bench store            # SQLite and PostgreSQL (DATABASE_URL)
+//! BENCH_BACKLOG=10000,100000 cargo bench -p junction-store --bench store
+//! ```
+//! Figures are printed as a table; `docs/performance.md` records them.
+#![allow(missing_docs, reason = "a benchmark binary")]
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use junction_store::{
+    AttemptReport, NewJob, NewRecord, RecordKind, Store, SystemClock,
+    postgres::PostgresStore,
+    sqlite::{SqliteOptions, SqliteStore},
+};
+use tokio::task::JoinSet;
+
+const PRODUCERS: usize = 64;
+
+fn record(body: &Bytes) -> NewRecord {
+    NewRecord {
+        kind: RecordKind::Event,
+        topic: "bench".into(),
+        dedupe_key: None,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: body.clone(),
+        meta: serde_json::Value::Null,
+        jobs: vec![NewJob { target: "http://bench".into(), due_at: None }],
+    }
+}
+
+/// Records/s appended by `PRODUCERS` concurrent producers over `secs`.
+async fn append_rate(store: Arc<dyn Store>, secs: f64) -> f64 {
+    let body = Bytes::from(vec![b'x'; 1024]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let mut tasks = JoinSet::new();
+    let started = Instant::now();
+    for _ in 0..PRODUCERS {
+        let (store, body, stop, count) = (store.clone(), body.clone(), stop.clone(), count.clone());
+        tasks.spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                store.append(record(&body)).await.expect("append");
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    while tasks.join_next().await.is_some() {}
+    count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Jobs/s claimed and completed by 4 workers claiming 64 at a time, until `n` are done.
+async fn drain_rate(store: Arc<dyn Store>, n: u64) -> f64 {
+    let done = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut workers = JoinSet::new();
+    for w in 0..4 {
+        let (store, done) = (store.clone(), done.clone());
+        workers.spawn(async move {
+            let owner = format!("w{w}");
+            while done.load(Ordering::Relaxed) < n {
+                let claimed = store.claim(&owner, 64, Duration::from_secs(30)).await.expect("claim");
+                if claimed.is_empty() {
+                    break;
+                }
+                let mut settles = JoinSet::new();
+                for c in claimed {
+                    let store = store.clone();
+                    settles.spawn(async move { store.complete(&c.lease, AttemptReport::default()).await });
+                }
+                while let Some(r) = settles.join_next().await {
+                    assert!(r.expect("task").expect("complete"));
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+    while workers.join_next().await.is_some() {}
+    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Median and p99 of single-job claims (each then released) with `backlog` due jobs.
+async fn claim_latency(store: Arc<dyn Store>) -> (f64, f64) {
+    let mut samples = Vec::new();
+    for _ in 0..300 {
+        let started = Instant::now();
+        let claimed = store.claim("probe", 1, Duration::from_secs(30)).await.expect("claim");
+        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+        for c in claimed {
+            store.complete(&c.lease, AttemptReport::default()).await.expect("complete");
+        }
+    }
+    samples.sort_by(f64::total_cmp);
+    (samples[samples.len() / 2], samples[samples.len() * 99 / 100])
+}
+
+fn sqlite_seed(path: &std::path::Path, n: u64) {
+    let mut conn = rusqlite::Connection::open(path).expect("open");
+    let tx = conn.transaction().expect("tx");
+    {
+        let mut rec = tx
+            .prepare(
+                "INSERT INTO records (id, kind, topic, created_at, headers, body, meta, status)
+                 VALUES (?1, 'event', 'bench', 0, '[]', x'00', 'null', 'pending')",
+            )
+            .expect("prepare");
+        let mut job = tx
+            .prepare(
+                "INSERT INTO jobs (id, record_id, kind, topic, target, state, attempts, due_at, created_at, updated_at)
+                 VALUES (?1, ?2, 'event', 'bench', 'http://bench', 'ready', 0, ?3, 0, 0)",
+            )
+            .expect("prepare");
+        for i in 0..n {
+            let r = uuid::Uuid::now_v7().to_string();
+            rec.execute([&r]).expect("record");
+            job.execute(rusqlite::params![uuid::Uuid::now_v7().to_string(), r, i64::try_from(i).unwrap()])
+                .expect("job");
+        }
+    }
+    tx.commit().expect("commit");
+}
+
+async fn postgres_seed(url: &str, schema: &str, n: u64) {
+    let pool = sqlx::PgPool::connect(url).await.expect("connect");
+    let sql = format!(
+        "WITH r AS (INSERT INTO {schema}.records (id, kind, topic, created_at, headers, body, meta, status)
+                    SELECT gen_random_uuid(), 'event', 'bench', 0, '[]', '\\x00', 'null', 'pending'
+                    FROM generate_series(1, $1) RETURNING id)
+         INSERT INTO {schema}.jobs (id, record_id, kind, topic, target, state, attempts, due_at, created_at, updated_at)
+         SELECT gen_random_uuid(), id, 'event', 'bench', 'http://bench', 'ready', 0, 0, 0, 0 FROM r"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(i64::try_from(n).unwrap()).execute(&pool).await.expect("seed");
+    pool.close().await;
+}
+
+async fn fresh_postgres(url: &str, schema: &str) -> Arc<dyn Store> {
+    let pool = sqlx::PgPool::connect(url).await.expect("connect");
+    let drop = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+    sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&pool).await.expect("drop");
+    pool.close().await;
+    Arc::new(PostgresStore::connect_in_schema(url, schema, Arc::new(SystemClock)).await.expect("connect"))
+}
+
+fn temp_db(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("junction-bench-{tag}-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join("junction.db")
+}
+
+fn sqlite(path: &std::path::Path, max_batch: usize) -> Arc<dyn Store> {
+    let options = SqliteOptions { max_batch, ..SqliteOptions::default() };
+    Arc::new(SqliteStore::open_with(path, Arc::new(SystemClock), options).expect("open"))
+}
+
+#[tokio::main]
+async fn main() {
+    let secs: f64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5.0);
+    let backlogs: Vec<u64> = std::env::var("BENCH_BACKLOG")
+        .unwrap_or_else(|_| "10000,100000,1000000".into())
+        .split(',')
+        .map(|s| s.trim().parse().expect("BENCH_BACKLOG"))
+        .collect();
+    let url = std::env::var("DATABASE_URL").ok();
+
+    println!("## Append: {PRODUCERS} producers, 1 KiB records, durable commits, {secs}s each");
+    let baseline = append_rate(sqlite(&temp_db("one"), 1), secs).await;
+    println!("sqlite, one fsync'd transaction per record (baseline): {baseline:.0} records/s");
+    let grouped = append_rate(sqlite(&temp_db("group"), 1024), secs).await;
+    println!("sqlite, group commit: {grouped:.0} records/s ({:.1}x baseline)", grouped / baseline);
+    if let Some(url) = &url {
+        let pg = append_rate(fresh_postgres(url, "junction_bench_append").await, secs).await;
+        println!("postgres: {pg:.0} records/s ({:.1}x sqlite baseline)", pg / baseline);
+    }
+
+    println!("\n## Claim + complete: 4 workers, batches of 64");
+    let path = temp_db("drain");
+    sqlite(&path, 1024);
+    sqlite_seed(&path, 50_000);
+    let rate = drain_rate(sqlite(&path, 1024), 50_000).await;
+    println!("sqlite: {rate:.0} jobs/s");
+    if let Some(url) = &url {
+        let store = fresh_postgres(url, "junction_bench_drain").await;
+        postgres_seed(url, "junction_bench_drain", 20_000).await;
+        println!("postgres: {:.0} jobs/s", drain_rate(store, 20_000).await);
+    }
+
+    println!("\n## Claim latency (one job) by backlog of due jobs");
+    for &n in &backlogs {
+        let path = temp_db("latency");
+        sqlite(&path, 1024);
+        sqlite_seed(&path, n);
+        let (p50, p99) = claim_latency(sqlite(&path, 1024)).await;
+        print!("backlog {n:>8}: sqlite p50 {p50:.3} ms, p99 {p99:.3} ms");
+        if let Some(url) = &url {
+            let store = fresh_postgres(url, "junction_bench_latency").await;
+            postgres_seed(url, "junction_bench_latency", n).await;
+            let (p50, p99) = claim_latency(store).await;
+            print!("; postgres p50 {p50:.3} ms, p99 {p99:.3} ms");
+        }
+        println!();
+    }
+}

@@ -1,0 +1,203 @@
+//! The SQLite backend: one file, WAL, `synchronous=FULL`, one writer thread
+//! with group commit ([`writer`]), and a small pool of read connections.
+
+mod idempotency;
+mod migrate;
+mod queue;
+mod readers;
+mod records;
+mod rows;
+mod writer;
+
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::Notify;
+
+use self::{queue::Settle, readers::Readers, writer::Writer};
+use crate::{
+    Appended, Attempt, AttemptReport, Claimed, Clock, IdempotencyBegin, Job, JobId, Lease, NewRecord, Page,
+    PageRequest, QueueDepth, Record, RecordFilter, RecordId, Result, Retention, Store, StoredResponse,
+    SweepReport, Timestamp,
+};
+
+/// Tuning of the SQLite backend.
+#[derive(Debug, Clone, Copy)]
+pub struct SqliteOptions {
+    /// Most operations committed together (group commit). 1 commits each
+    /// operation on its own, one fsync each (the benchmark's baseline).
+    pub max_batch: usize,
+    /// `synchronous=FULL` (true: a commit is on disk when it returns) or
+    /// `NORMAL` (survives a process crash, not a power loss).
+    pub full_sync: bool,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self { max_batch: 1024, full_sync: true }
+    }
+}
+
+/// The embedded store, in one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: Writer,
+    readers: Arc<Readers>,
+    clock: Arc<dyn Clock>,
+    wakeups: Arc<Notify>,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<Self> {
+        Self::open_with(path, clock, SqliteOptions::default())
+    }
+
+    /// [`SqliteStore::open`] with explicit tuning.
+    pub fn open_with(path: &Path, clock: Arc<dyn Clock>, options: SqliteOptions) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", if options.full_sync { "FULL" } else { "NORMAL" })?;
+        migrate::migrate(&mut conn)?;
+        let wakeups = Arc::new(Notify::new());
+        let writer = Writer::spawn(conn, options.max_batch, wakeups.clone())?;
+        let readers = Arc::new(Readers::new(path.to_owned()));
+        Ok(Self { writer, readers, clock, wakeups, path: path.to_owned() })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn append(&self, record: NewRecord) -> Result<Appended> {
+        let now = self.now();
+        let wakes = !record.jobs.is_empty();
+        self.writer.write(wakes, move |conn| records::append(conn, now, &record)).await
+    }
+
+    async fn claim(&self, owner: &str, limit: usize, lease: Duration) -> Result<Vec<Claimed>> {
+        let now = self.now();
+        let owner = owner.to_owned();
+        self.writer.write(false, move |conn| queue::claim(conn, now, &owner, limit, lease)).await
+    }
+
+    async fn extend(&self, lease: &Lease, lease_for: Duration) -> Result<bool> {
+        let (now, lease) = (self.now(), lease.clone());
+        self.writer.write(false, move |conn| queue::extend(conn, now, &lease, lease_for)).await
+    }
+
+    async fn complete(&self, lease: &Lease, report: AttemptReport) -> Result<bool> {
+        self.settle(lease, report, Settle::Delivered).await
+    }
+
+    async fn retry(&self, lease: &Lease, report: AttemptReport, at: Timestamp) -> Result<bool> {
+        self.settle(lease, report, Settle::RetryAt(at)).await
+    }
+
+    async fn dead_letter(&self, lease: &Lease, report: AttemptReport) -> Result<bool> {
+        self.settle(lease, report, Settle::Dead).await
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<bool> {
+        let (now, lease) = (self.now(), lease.clone());
+        self.writer.write(true, move |conn| queue::release(conn, now, &lease)).await
+    }
+
+    async fn redrive(&self, record: RecordId) -> Result<usize> {
+        let now = self.now();
+        self.writer.write(true, move |conn| queue::redrive(conn, now, record)).await
+    }
+
+    async fn record(&self, id: RecordId) -> Result<Option<Record>> {
+        self.readers.read(move |conn| records::record(conn, id)).await
+    }
+
+    async fn records(&self, filter: &RecordFilter, page: PageRequest) -> Result<Page<Record>> {
+        let filter = filter.clone();
+        self.readers.read(move |conn| records::records(conn, &filter, page)).await
+    }
+
+    async fn jobs(&self, record: RecordId) -> Result<Vec<Job>> {
+        self.readers.read(move |conn| records::jobs(conn, record)).await
+    }
+
+    async fn attempts(&self, job: JobId) -> Result<Vec<Attempt>> {
+        self.readers.read(move |conn| records::attempts(conn, job)).await
+    }
+
+    async fn idempotency_begin(
+        &self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+        ttl: Duration,
+    ) -> Result<IdempotencyBegin> {
+        let now = self.now();
+        let (scope, key, fingerprint) = (scope.to_owned(), key.to_owned(), fingerprint.to_owned());
+        self.writer
+            .write(false, move |conn| idempotency::begin(conn, now, &scope, &key, &fingerprint, ttl))
+            .await
+    }
+
+    async fn idempotency_complete(&self, scope: &str, key: &str, response: &StoredResponse) -> Result<()> {
+        let (scope, key, response) = (scope.to_owned(), key.to_owned(), response.clone());
+        self.writer.write(false, move |conn| idempotency::complete(conn, &scope, &key, &response)).await
+    }
+
+    async fn idempotency_abandon(&self, scope: &str, key: &str) -> Result<()> {
+        let (scope, key) = (scope.to_owned(), key.to_owned());
+        self.writer.write(false, move |conn| idempotency::abandon(conn, &scope, &key)).await
+    }
+
+    async fn sweep(&self, retention: &Retention) -> Result<SweepReport> {
+        let (now, retention) = (self.now(), *retention);
+        self.writer.write(false, move |conn| records::sweep(conn, now, &retention)).await
+    }
+
+    async fn queue_depths(&self) -> Result<Vec<QueueDepth>> {
+        self.readers.read(records::queue_depths).await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.readers.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?)).await
+    }
+
+    fn wakeups(&self) -> Arc<Notify> {
+        self.wakeups.clone()
+    }
+}
+
+impl SqliteStore {
+    async fn settle(&self, lease: &Lease, report: AttemptReport, how: Settle) -> Result<bool> {
+        let (now, lease) = (self.now(), lease.clone());
+        self.writer.write(false, move |conn| queue::settle(conn, now, &lease, &report, how)).await
+    }
+}
+
+/// Opens read connections; used by [`Readers`].
+fn open_reader(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    Ok(conn)
+}

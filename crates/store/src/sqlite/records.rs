@@ -1,0 +1,184 @@
+//! Appending records with their jobs, reading them back, and retention.
+
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
+
+use super::rows::{self, JOB_COLUMNS, RECORD_COLUMNS};
+use crate::{
+    Appended, Attempt, Job, JobId, NewRecord, Page, PageRequest, QueueDepth, Record, RecordFilter, RecordId,
+    RecordKind, Result, Retention, SweepReport, Timestamp, model::headers_to_json,
+};
+
+pub(crate) fn append(conn: &Connection, now: Timestamp, record: &NewRecord) -> Result<Appended> {
+    if let Some(key) = &record.dedupe_key {
+        let existing: Option<String> = conn
+            .prepare_cached("SELECT id FROM records WHERE kind = ?1 AND topic = ?2 AND dedupe_key = ?3")?
+            .query_row(params![record.kind.as_str(), record.topic, key], |row| row.get(0))
+            .optional()?;
+        if let Some(id) = existing {
+            let id = id.parse().map_err(|e| crate::StoreError::Corrupt(format!("record id: {e}")))?;
+            return Ok(Appended { id: RecordId(id), duplicate: true });
+        }
+    }
+    let id = RecordId::generate();
+    let status = if record.jobs.is_empty() { "stored" } else { "pending" };
+    conn.prepare_cached(
+        "INSERT INTO records (id, kind, topic, dedupe_key, created_at, headers, body, meta, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        id.to_string(),
+        record.kind.as_str(),
+        record.topic,
+        record.dedupe_key,
+        now.0,
+        headers_to_json(&record.headers),
+        record.body.as_ref(),
+        record.meta.to_string(),
+        status,
+    ])?;
+    let mut insert_job = conn.prepare_cached(
+        "INSERT INTO jobs (id, record_id, kind, topic, target, state, attempts, due_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'ready', 0, ?6, ?7, ?7)",
+    )?;
+    for job in &record.jobs {
+        insert_job.execute(params![
+            JobId::generate().to_string(),
+            id.to_string(),
+            record.kind.as_str(),
+            record.topic,
+            job.target,
+            job.due_at.unwrap_or(now).0,
+            now.0,
+        ])?;
+    }
+    Ok(Appended { id, duplicate: false })
+}
+
+/// Recomputes a record's status from its jobs, after any job changed.
+pub(crate) fn refresh_status(conn: &Connection, record: &str) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE records SET status = CASE
+            WHEN NOT EXISTS (SELECT 1 FROM jobs WHERE record_id = ?1) THEN 'stored'
+            WHEN EXISTS (SELECT 1 FROM jobs WHERE record_id = ?1 AND state = 'ready') THEN 'pending'
+            WHEN EXISTS (SELECT 1 FROM jobs WHERE record_id = ?1 AND state = 'dead') THEN 'dead'
+            ELSE 'delivered' END
+         WHERE id = ?1",
+    )?
+    .execute([record])?;
+    Ok(())
+}
+
+pub(crate) fn record(conn: &Connection, id: RecordId) -> Result<Option<Record>> {
+    let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE id = ?1");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([id.to_string()])?;
+    rows.next()?.map(rows::record).transpose()
+}
+
+pub(crate) fn records(conn: &Connection, filter: &RecordFilter, page: PageRequest) -> Result<Page<Record>> {
+    let limit = page.limit.clamp(1, 1000);
+    let mut sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE 1 = 1");
+    let mut args: Vec<Value> = Vec::new();
+    if let Some(kind) = filter.kind {
+        sql.push_str(" AND kind = ?");
+        args.push(kind.as_str().to_owned().into());
+    }
+    if let Some(topic) = &filter.topic {
+        sql.push_str(" AND topic = ?");
+        args.push(topic.clone().into());
+    }
+    if let Some(status) = filter.status {
+        sql.push_str(" AND status = ?");
+        args.push(status.as_str().to_owned().into());
+    }
+    if let Some(since) = filter.since {
+        sql.push_str(" AND created_at >= ?");
+        args.push(since.0.into());
+    }
+    if let Some(after) = page.after {
+        sql.push_str(" AND id < ?");
+        args.push(after.to_string().into());
+    }
+    sql.push_str(" ORDER BY id DESC LIMIT ?");
+    args.push(i64::try_from(limit + 1).unwrap_or(i64::MAX).into());
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(args))?;
+    let mut items = Vec::with_capacity(limit + 1);
+    while let Some(row) = rows.next()? {
+        items.push(rows::record(row)?);
+    }
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+pub(crate) fn jobs(conn: &Connection, record: RecordId) -> Result<Vec<Job>> {
+    let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE record_id = ?1 ORDER BY created_at, id");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([record.to_string()])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(rows::job(row)?);
+    }
+    Ok(out)
+}
+
+pub(crate) fn attempts(conn: &Connection, job: JobId) -> Result<Vec<Attempt>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT job_id, number, started_at, duration_ms, status, error, response_excerpt
+         FROM attempts WHERE job_id = ?1 ORDER BY id",
+    )?;
+    let mut rows = stmt.query([job.to_string()])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(rows::attempt(row)?);
+    }
+    Ok(out)
+}
+
+pub(crate) fn sweep(conn: &Connection, now: Timestamp, retention: &Retention) -> Result<SweepReport> {
+    conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS doomed (id TEXT PRIMARY KEY); DELETE FROM doomed;")?;
+    conn.execute(
+        "INSERT INTO doomed (id) SELECT id FROM records
+         WHERE (kind <> 'audit' AND status IN ('delivered', 'dead', 'stored') AND created_at < ?1)
+            OR (kind = 'audit' AND created_at < ?2)",
+        params![retention.records_before.0, retention.audit_before.0],
+    )?;
+    let attempts = conn.execute(
+        "DELETE FROM attempts WHERE job_id IN (SELECT id FROM jobs WHERE record_id IN (SELECT id FROM doomed))",
+        [],
+    )?;
+    let jobs = conn.execute("DELETE FROM jobs WHERE record_id IN (SELECT id FROM doomed)", [])?;
+    let records = conn.execute("DELETE FROM records WHERE id IN (SELECT id FROM doomed)", [])?;
+    conn.execute_batch("DELETE FROM doomed")?;
+    let keys = conn.execute("DELETE FROM idempotency_keys WHERE expires_at <= ?1", [now.0])?;
+    let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+    Ok(SweepReport { records: n(records), jobs: n(jobs), attempts: n(attempts), idempotency_keys: n(keys) })
+}
+
+pub(crate) fn queue_depths(conn: &Connection) -> Result<Vec<QueueDepth>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, topic,
+                SUM(state = 'ready' AND lease_owner IS NULL),
+                SUM(state = 'ready' AND lease_owner IS NOT NULL),
+                SUM(state = 'dead')
+         FROM jobs GROUP BY kind, topic ORDER BY kind, topic",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let count = |i: usize| -> Result<u64> { Ok(u64::try_from(row.get::<_, i64>(i)?).unwrap_or(0)) };
+        out.push(QueueDepth {
+            kind: RecordKind::parse(&row.get::<_, String>(0)?)?,
+            topic: row.get(1)?,
+            ready: count(2)?,
+            leased: count(3)?,
+            dead: count(4)?,
+        });
+    }
+    Ok(out)
+}
