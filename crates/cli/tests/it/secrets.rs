@@ -85,3 +85,21 @@ async fn serve_never_prints_secrets() {
     assert!(output.contains("Request handled."), "the logs were captured:\n{output}");
     assert_clean("the debug logs", &output);
 }
+
+#[test]
+fn a_store_that_cannot_be_reached_is_reported_without_its_password() {
+    let dir = TempDir::new("secrets-store");
+    let port = crate::harness::free_port();
+    // Nothing listens on `port`: the connection fails, and the error must not show the password.
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[storage]\nurl = \"postgres://junction:${{DB_PASSWORD}}@127.0.0.1:{port}/junction\"\n"
+    );
+    let path = dir.write("junction.toml", &text);
+    let out = junction().arg("serve").arg("--config").arg(&path).envs(env()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot open the store"), "{stderr}");
+    assert!(stderr.contains("postgres://junction:***@127.0.0.1"), "{stderr}");
+    assert_clean("the start-up error", &stderr);
+    assert_clean("stdout", &String::from_utf8_lossy(&out.stdout));
+}
