@@ -7,6 +7,7 @@
 //! recording attempts, rescheduling, dead-lettering, and giving leases back
 //! on shutdown.
 
+pub mod retention;
 pub mod worker;
 
 use std::{collections::HashMap, sync::Arc};

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 pub(crate) use self::body_limit::is_over_limit;
 use crate::{
-    delivery::{Deliverers, WorkerConfig, Workers},
+    delivery::{Deliverers, WorkerConfig, Workers, retention},
     state::AppState,
 };
 
@@ -65,6 +65,13 @@ impl Server {
         });
         let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(token.clone().cancelled_owned());
+        let storage = &state.manifest().storage;
+        let sweeper = tokio::spawn(retention::sweep_periodically(
+            state.store().clone(),
+            storage.retention.get(),
+            storage.audit_retention.get(),
+            token.clone(),
+        ));
         // Workers stop claiming when shutdown starts and drain alongside the HTTP requests.
         let workers_stopped = {
             let token = token.clone();
@@ -88,6 +95,7 @@ impl Server {
             stopped
         };
         let (stopped, ()) = tokio::join!(http_stopped, workers_stopped);
+        sweeper.await.ok();
         let stopped = stopped?;
         Ok(stopped)
     }

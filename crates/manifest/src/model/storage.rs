@@ -22,6 +22,21 @@ pub struct Storage {
     /// How long a worker holds a job before another node may take it over. Default "30s".
     #[serde(default = "default_lease")]
     pub lease: HumanDuration,
+    /// How long finished records (every delivery done or dead-lettered) are
+    /// kept, with their attempt logs. Undelivered records are never deleted. Default "7d".
+    #[serde(default = "default_retention")]
+    pub retention: HumanDuration,
+    /// How long audit entries are kept. Default "30d".
+    #[serde(default = "default_audit_retention")]
+    pub audit_retention: HumanDuration,
+}
+
+fn default_retention() -> HumanDuration {
+    HumanDuration::secs(7 * 86_400)
+}
+
+fn default_audit_retention() -> HumanDuration {
+    HumanDuration::secs(30 * 86_400)
 }
 
 fn default_lease() -> HumanDuration {
@@ -30,7 +45,12 @@ fn default_lease() -> HumanDuration {
 
 impl Default for Storage {
     fn default() -> Self {
-        Self { url: StorageUrl::default(), lease: default_lease() }
+        Self {
+            url: StorageUrl::default(),
+            lease: default_lease(),
+            retention: default_retention(),
+            audit_retention: default_audit_retention(),
+        }
     }
 }
 
@@ -112,7 +132,15 @@ impl Decode for Storage {
     fn decode(value: &Value<'_>, key: &str, cx: &mut Cx<'_>) -> Option<Self> {
         let mut t = Table::new(value, key, cx)?;
         let d = Self::default();
-        let storage = Storage { url: t.or("url", cx, d.url), lease: t.or("lease", cx, d.lease) };
+        let storage = Storage {
+            url: t.or("url", cx, d.url),
+            lease: t.or("lease", cx, d.lease),
+            retention: t.or("retention", cx, d.retention),
+            audit_retention: t.or("audit_retention", cx, d.audit_retention),
+        };
+        for (key, value) in [("retention", storage.retention), ("audit_retention", storage.audit_retention)] {
+            t.check(cx, key, value >= HumanDuration::secs(60), "must be at least 1m", "too short");
+        }
         let lease = storage.lease;
         t.check(
             cx,
