@@ -139,7 +139,7 @@ async fn postgres_seed(url: &str, schema: &str, n: u64) {
                     SELECT gen_random_uuid(), 'event', 'bench', 0, '[]', '\\x00', 'null', 'pending'
                     FROM generate_series(1, $1) RETURNING id)
          INSERT INTO {schema}.jobs (id, record_id, kind, topic, target, state, attempts, due_at, created_at, updated_at)
-         SELECT gen_random_uuid(), id, 'event', 'bench', 'http://bench', 'ready', 0, 0, 0, 0 FROM r"
+         SELECT gen_random_uuid(), id, 'event', 'bench', 'http://bench', 'ready', 0, row_number() OVER (), 0, 0 FROM r"
     );
     sqlx::query(sqlx::AssertSqlSafe(sql)).bind(i64::try_from(n).unwrap()).execute(&pool).await.expect("seed");
     pool.close().await;
@@ -161,7 +161,10 @@ fn temp_db(tag: &str) -> std::path::PathBuf {
 }
 
 fn sqlite(path: &std::path::Path, max_batch: usize) -> Arc<dyn Store> {
-    let options = SqliteOptions { max_batch, ..SqliteOptions::default() };
+    sqlite_with(path, SqliteOptions { max_batch, ..SqliteOptions::default() })
+}
+
+fn sqlite_with(path: &std::path::Path, options: SqliteOptions) -> Arc<dyn Store> {
     Arc::new(SqliteStore::open_with(path, Arc::new(SystemClock), options).expect("open"))
 }
 
@@ -174,37 +177,59 @@ async fn main() {
         .map(|s| s.trim().parse().expect("BENCH_BACKLOG"))
         .collect();
     let url = std::env::var("DATABASE_URL").ok();
+    let sections = std::env::var("BENCH_SECTIONS").unwrap_or_else(|_| "append,drain,latency".into());
 
+    if sections.contains("append") {
+        append_section(secs, url.as_deref()).await;
+    }
+    if sections.contains("drain") {
+        drain_section(url.as_deref()).await;
+    }
+    if sections.contains("latency") {
+        latency_section(&backlogs, url.as_deref()).await;
+    }
+}
+
+async fn append_section(secs: f64, url: Option<&str>) {
     println!("## Append: {PRODUCERS} producers, 1 KiB records, durable commits, {secs}s each");
     let baseline = append_rate(sqlite(&temp_db("one"), 1), secs).await;
     println!("sqlite, one fsync'd transaction per record (baseline): {baseline:.0} records/s");
     let grouped = append_rate(sqlite(&temp_db("group"), 1024), secs).await;
     println!("sqlite, group commit: {grouped:.0} records/s ({:.1}x baseline)", grouped / baseline);
-    if let Some(url) = &url {
+    let no_fsync = SqliteOptions { full_sync: false, ..SqliteOptions::default() };
+    let ceiling = append_rate(sqlite_with(&temp_db("normal"), no_fsync), secs).await;
+    println!(
+        "sqlite, group commit without fsync (synchronous=NORMAL, the CPU ceiling): {ceiling:.0} records/s"
+    );
+    if let Some(url) = url {
         let pg = append_rate(fresh_postgres(url, "junction_bench_append").await, secs).await;
         println!("postgres: {pg:.0} records/s ({:.1}x sqlite baseline)", pg / baseline);
     }
+}
 
+async fn drain_section(url: Option<&str>) {
     println!("\n## Claim + complete: 4 workers, batches of 64");
     let path = temp_db("drain");
     sqlite(&path, 1024);
     sqlite_seed(&path, 50_000);
     let rate = drain_rate(sqlite(&path, 1024), 50_000).await;
     println!("sqlite: {rate:.0} jobs/s");
-    if let Some(url) = &url {
+    if let Some(url) = url {
         let store = fresh_postgres(url, "junction_bench_drain").await;
         postgres_seed(url, "junction_bench_drain", 20_000).await;
         println!("postgres: {:.0} jobs/s", drain_rate(store, 20_000).await);
     }
+}
 
+async fn latency_section(backlogs: &[u64], url: Option<&str>) {
     println!("\n## Claim latency (one job) by backlog of due jobs");
-    for &n in &backlogs {
+    for &n in backlogs {
         let path = temp_db("latency");
         sqlite(&path, 1024);
         sqlite_seed(&path, n);
         let (p50, p99) = claim_latency(sqlite(&path, 1024)).await;
         print!("backlog {n:>8}: sqlite p50 {p50:.3} ms, p99 {p99:.3} ms");
-        if let Some(url) = &url {
+        if let Some(url) = url {
             let store = fresh_postgres(url, "junction_bench_latency").await;
             postgres_seed(url, "junction_bench_latency", n).await;
             let (p50, p99) = claim_latency(store).await;

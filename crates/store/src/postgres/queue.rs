@@ -56,7 +56,7 @@ impl PostgresStore {
             "WITH picked AS ( \
                  SELECT id AS picked_id, due_at AS was_due FROM jobs \
                  WHERE state = 'ready' AND due_at <= $1 \
-                 ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) \
+                 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
              UPDATE jobs SET lease_owner = $3, due_at = $4, attempts = jobs.attempts + 1, updated_at = $1 \
              FROM picked WHERE jobs.id = picked.picked_id \
              RETURNING picked.was_due, ",

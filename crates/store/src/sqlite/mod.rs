@@ -1,6 +1,7 @@
 //! The SQLite backend: one file, WAL, `synchronous=FULL`, one writer thread
 //! with group commit ([`writer`]), and a small pool of read connections.
 
+mod checkpointer;
 mod idempotency;
 mod migrate;
 mod queue;
@@ -19,7 +20,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Notify;
 
-use self::{queue::Settle, readers::Readers, writer::Writer};
+use self::{checkpointer::Checkpointer, queue::Settle, readers::Readers, writer::Writer};
 use crate::{
     Appended, Attempt, AttemptReport, Claimed, Clock, IdempotencyBegin, Job, JobId, Lease, NewRecord, Page,
     PageRequest, QueueDepth, Record, RecordFilter, RecordId, Result, Retention, Store, StoredResponse,
@@ -51,6 +52,7 @@ pub struct SqliteStore {
     clock: Arc<dyn Clock>,
     wakeups: Arc<Notify>,
     path: PathBuf,
+    _checkpointer: Arc<Checkpointer>,
 }
 
 impl SqliteStore {
@@ -68,11 +70,17 @@ impl SqliteStore {
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", if options.full_sync { "FULL" } else { "NORMAL" })?;
+        // Savepoint sub-journals in memory, not in temp files.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        conn.pragma_update(None, "cache_size", -65_536)?;
+        // Checkpoints run on their own thread (see `checkpointer`).
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         migrate::migrate(&mut conn)?;
+        let checkpointer = Arc::new(Checkpointer::spawn(path.to_owned())?);
         let wakeups = Arc::new(Notify::new());
         let writer = Writer::spawn(conn, options.max_batch, wakeups.clone())?;
         let readers = Arc::new(Readers::new(path.to_owned()));
-        Ok(Self { writer, readers, clock, wakeups, path: path.to_owned() })
+        Ok(Self { writer, readers, clock, wakeups, path: path.to_owned(), _checkpointer: checkpointer })
     }
 
     /// The database file.
@@ -90,7 +98,8 @@ impl Store for SqliteStore {
     async fn append(&self, record: NewRecord) -> Result<Appended> {
         let now = self.now();
         let wakes = !record.jobs.is_empty();
-        self.writer.write(wakes, move |conn| records::append(conn, now, &record)).await
+        let encoded = records::EncodedRecord::new(record);
+        self.writer.write(wakes, move |conn| records::append(conn, now, &encoded)).await
     }
 
     async fn claim(&self, owner: &str, limit: usize, lease: Duration) -> Result<Vec<Claimed>> {

@@ -8,7 +8,33 @@ use crate::{
     RecordKind, Result, Retention, SweepReport, Timestamp, model::headers_to_json,
 };
 
-pub(crate) fn append(conn: &Connection, now: Timestamp, record: &NewRecord) -> Result<Appended> {
+/// A record with its columns already encoded, so the writer thread (the
+/// serial part) only executes statements.
+pub(crate) struct EncodedRecord {
+    id: RecordId,
+    record: NewRecord,
+    id_text: String,
+    headers: String,
+    meta: String,
+    job_ids: Vec<String>,
+}
+
+impl EncodedRecord {
+    pub(crate) fn new(record: NewRecord) -> Self {
+        let id = RecordId::generate();
+        Self {
+            id,
+            id_text: id.to_string(),
+            headers: headers_to_json(&record.headers),
+            meta: record.meta.to_string(),
+            job_ids: record.jobs.iter().map(|_| JobId::generate().to_string()).collect(),
+            record,
+        }
+    }
+}
+
+pub(crate) fn append(conn: &Connection, now: Timestamp, encoded: &EncodedRecord) -> Result<Appended> {
+    let record = &encoded.record;
     if let Some(key) = &record.dedupe_key {
         let existing: Option<String> = conn
             .prepare_cached("SELECT id FROM records WHERE kind = ?1 AND topic = ?2 AND dedupe_key = ?3")?
@@ -19,31 +45,31 @@ pub(crate) fn append(conn: &Connection, now: Timestamp, record: &NewRecord) -> R
             return Ok(Appended { id: RecordId(id), duplicate: true });
         }
     }
-    let id = RecordId::generate();
+    let id = encoded.id;
     let status = if record.jobs.is_empty() { "stored" } else { "pending" };
     conn.prepare_cached(
         "INSERT INTO records (id, kind, topic, dedupe_key, created_at, headers, body, meta, status)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
-        id.to_string(),
+        encoded.id_text,
         record.kind.as_str(),
         record.topic,
         record.dedupe_key,
         now.0,
-        headers_to_json(&record.headers),
+        encoded.headers,
         record.body.as_ref(),
-        record.meta.to_string(),
+        encoded.meta,
         status,
     ])?;
     let mut insert_job = conn.prepare_cached(
         "INSERT INTO jobs (id, record_id, kind, topic, target, state, attempts, due_at, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, 'ready', 0, ?6, ?7, ?7)",
     )?;
-    for job in &record.jobs {
+    for (job, job_id) in record.jobs.iter().zip(&encoded.job_ids) {
         insert_job.execute(params![
-            JobId::generate().to_string(),
-            id.to_string(),
+            job_id,
+            encoded.id_text,
             record.kind.as_str(),
             record.topic,
             job.target,
