@@ -22,6 +22,20 @@ pub(crate) enum Command {
     Check(ConfigArg),
     /// Print the JSON Schema of junction.toml, for editors.
     Schema,
+    /// Re-drive the forwards of a source's events received since a time.
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReplayArgs {
+    #[command(flatten)]
+    pub(crate) config: ConfigArg,
+    /// The source whose events are replayed.
+    #[arg(long)]
+    pub(crate) source: String,
+    /// Replay events received at or after this RFC 3339 time, e.g. 2026-11-25T10:00:00Z.
+    #[arg(long)]
+    pub(crate) since: String,
 }
 
 /// Where the manifest is.

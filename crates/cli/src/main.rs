@@ -4,6 +4,7 @@
 mod args;
 mod check;
 mod logging;
+mod replay;
 mod schema;
 mod serve;
 
@@ -20,6 +21,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Schema => schema::run(),
+        Command::Replay(args) => replay::run(&args),
     };
     match result {
         Ok(code) => code,

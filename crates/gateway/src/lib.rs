@@ -13,13 +13,16 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod admin;
 pub mod delivery;
 mod egress;
 mod health;
+pub mod ingress;
 pub mod problem;
 pub mod server;
 mod state;
 pub mod telemetry;
+mod upstream;
 
 use std::sync::Arc;
 
@@ -39,6 +42,9 @@ pub enum StartError {
     /// Egress clients could not be built.
     #[error(transparent)]
     Egress(#[from] EgressError),
+    /// A webhook source could not be set up.
+    #[error(transparent)]
+    Ingress(#[from] ingress::IngressError),
     /// The store could not be opened.
     #[error("cannot open the store ({url}): {source}")]
     Store {
@@ -61,10 +67,28 @@ impl Gateway {
     pub async fn new(manifest: Manifest) -> Result<Self, StartError> {
         let mut metrics = Metrics::new();
         let delivery = telemetry::delivery::DeliveryMetrics::register(metrics.registry_mut());
+        let ingress = telemetry::ingress::IngressMetrics::register(metrics.registry_mut());
+        let queue = telemetry::queue::QueueMetrics::register(metrics.registry_mut());
         let egress = Egress::new(&manifest)?;
+        let sources = ingress::Sources::new(&manifest)?;
+        let forwarder = ingress::Forwarder::new(&manifest)
+            .map_err(|reason| ingress::IngressError { source_name: "*".into(), reason })?;
         let store = open_store(&manifest.storage.url).await?;
-        let state = AppState::new(manifest, metrics, egress, store, delivery);
-        Ok(Self { state, deliverers: delivery::Deliverers::default() })
+        let mut deliverers = delivery::Deliverers::default();
+        if manifest.sources.values().any(|s| !s.forward.is_empty()) {
+            deliverers = deliverers.with(junction_store::RecordKind::Event, forwarder);
+        }
+        let state = AppState::new(state::Parts {
+            manifest,
+            metrics,
+            egress,
+            store,
+            delivery,
+            sources,
+            ingress,
+            queue,
+        });
+        Ok(Self { state, deliverers })
     }
 
     /// Delivers the store's records of `kind` with `deliver` (workers start

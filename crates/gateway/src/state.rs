@@ -10,7 +10,8 @@ use junction_store::Store;
 
 use crate::{
     egress::Egress,
-    telemetry::{Metrics, delivery::DeliveryMetrics},
+    ingress::Sources,
+    telemetry::{Metrics, delivery::DeliveryMetrics, ingress::IngressMetrics, queue::QueueMetrics},
 };
 
 /// Cheap-to-clone handle on the gateway's shared state.
@@ -23,18 +24,50 @@ struct Inner {
     egress: Egress,
     store: Arc<dyn Store>,
     delivery: DeliveryMetrics,
+    sources: Sources,
+    ingress: IngressMetrics,
+    queue: QueueMetrics,
     draining: AtomicBool,
 }
 
+/// The parts an [`AppState`] is built from.
+pub(crate) struct Parts {
+    pub(crate) manifest: Manifest,
+    pub(crate) metrics: Metrics,
+    pub(crate) egress: Egress,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) delivery: DeliveryMetrics,
+    pub(crate) sources: Sources,
+    pub(crate) ingress: IngressMetrics,
+    pub(crate) queue: QueueMetrics,
+}
+
 impl AppState {
-    pub(crate) fn new(
-        manifest: Manifest,
-        metrics: Metrics,
-        egress: Egress,
-        store: Arc<dyn Store>,
-        delivery: DeliveryMetrics,
-    ) -> Self {
-        Self(Arc::new(Inner { manifest, metrics, egress, store, delivery, draining: AtomicBool::new(false) }))
+    pub(crate) fn new(parts: Parts) -> Self {
+        let Parts { manifest, metrics, egress, store, delivery, sources, ingress, queue } = parts;
+        Self(Arc::new(Inner {
+            manifest,
+            metrics,
+            egress,
+            store,
+            delivery,
+            sources,
+            ingress,
+            queue,
+            draining: AtomicBool::new(false),
+        }))
+    }
+
+    pub(crate) fn sources(&self) -> &Sources {
+        &self.0.sources
+    }
+
+    pub(crate) fn queue_metrics(&self) -> &QueueMetrics {
+        &self.0.queue
+    }
+
+    pub(crate) fn ingress_metrics(&self) -> &IngressMetrics {
+        &self.0.ingress
     }
 
     /// The durable store.

@@ -80,7 +80,8 @@ pub struct TestGateway {
     pub child: Child,
     pub addr: SocketAddr,
     pub output: Captured,
-    _dir: TempDir,
+    config: PathBuf,
+    dir: Option<TempDir>,
 }
 
 impl TestGateway {
@@ -88,20 +89,33 @@ impl TestGateway {
     /// section is written here) and extra environment variables.
     pub fn start(manifest: &str, env: &[(&str, &str)]) -> Self {
         let dir = TempDir::new("serve");
-        let port = free_port();
+        let mut gateway = Self::start_in(dir.path(), free_port(), manifest, env);
+        gateway.dir = Some(dir);
+        gateway
+    }
+
+    /// Starts `junction serve` in `dir` (its store lives there) on `port`,
+    /// so a test can kill it and start it again on the same data.
+    pub fn start_in(dir: &Path, port: u16, manifest: &str, env: &[(&str, &str)]) -> Self {
         let text = format!("[server]\nlisten = \"127.0.0.1:{port}\"\n{manifest}");
-        let config = dir.write("junction.toml", &text);
+        let config = dir.join("junction.toml");
+        std::fs::write(&config, text).unwrap();
         let mut cmd = junction();
-        cmd.arg("serve").arg("--config").arg(&config).current_dir(dir.path());
+        cmd.arg("serve").arg("--config").arg(&config).current_dir(dir);
         cmd.envs(env.iter().copied()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap();
         let output = Captured::default();
         output.drain(child.stdout.take().unwrap());
         output.drain(child.stderr.take().unwrap());
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let gateway = Self { child, addr, output, _dir: dir };
+        let gateway = Self { child, addr, output, config, dir: None };
         gateway.wait_ready();
         gateway
+    }
+
+    /// The manifest this gateway runs with.
+    pub fn config_path(&self) -> PathBuf {
+        self.config.clone()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -117,6 +131,12 @@ impl TestGateway {
             assert!(Instant::now() < deadline, "junction did not become ready:\n{}", self.output.text());
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Kills the process with SIGKILL and waits for it.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 
     /// Sends SIGTERM.
@@ -142,6 +162,7 @@ impl Drop for TestGateway {
     fn drop(&mut self) {
         self.child.kill().ok();
         self.child.wait().ok();
+        drop(self.dir.take());
     }
 }
 

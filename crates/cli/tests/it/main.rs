@@ -2,6 +2,8 @@
 #![allow(unreachable_pub, reason = "a test binary has no public API")]
 
 mod e2e_check;
+mod e2e_ingress;
 mod e2e_serve;
 mod harness;
+mod receiver;
 mod secrets;

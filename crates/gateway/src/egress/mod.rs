@@ -1,7 +1,6 @@
 //! Egress: `/proxy/{dependency}/...` calls forwarded to the dependency's
 //! `base_url`, with its credentials and timeout.
 
-mod client;
 mod credentials;
 mod forward;
 mod headers;
@@ -11,8 +10,8 @@ use std::collections::HashMap;
 
 use junction_manifest::Manifest;
 
-use self::client::UpstreamClient;
 pub(crate) use self::forward::forward;
+use crate::upstream::UpstreamClient;
 
 /// Why egress could not be set up from the manifest.
 #[derive(Debug, thiserror::Error)]

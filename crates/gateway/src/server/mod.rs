@@ -72,6 +72,9 @@ impl Server {
             storage.audit_retention.get(),
             token.clone(),
         ));
+        let gauges = tokio::spawn(
+            state.queue_metrics().clone().refresh_periodically(state.store().clone(), token.clone()),
+        );
         // Workers stop claiming when shutdown starts and drain alongside the HTTP requests.
         let workers_stopped = {
             let token = token.clone();
@@ -96,6 +99,7 @@ impl Server {
         };
         let (stopped, ()) = tokio::join!(http_stopped, workers_stopped);
         sweeper.await.ok();
+        gauges.await.ok();
         let stopped = stopped?;
         Ok(stopped)
     }

@@ -5,7 +5,7 @@ use axum::{
     extract::{DefaultBodyLimit, Request},
     middleware,
     response::{IntoResponse, Response},
-    routing::{any, get},
+    routing::{any, get, post},
 };
 use http::header::HeaderName;
 use tower::ServiceBuilder;
@@ -15,7 +15,7 @@ use tower_http::{
 };
 
 use super::body_limit;
-use crate::{egress, health, problem::Problem, state::AppState, telemetry};
+use crate::{admin, egress, health, ingress, problem::Problem, state::AppState, telemetry};
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -26,6 +26,8 @@ pub(crate) fn build(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/proxy/{dependency}", any(egress::forward))
         .route("/proxy/{dependency}/{*path}", any(egress::forward))
+        .route("/webhooks/{source}", post(ingress::receive))
+        .merge(admin::routes(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Our own limit wraps every body; axum's extractor limit would answer in plain text.

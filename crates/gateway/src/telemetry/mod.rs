@@ -2,7 +2,9 @@
 
 pub mod delivery;
 pub mod http;
+pub mod ingress;
 mod process;
+pub mod queue;
 
 use prometheus_client::{encoding::text::encode, registry::Registry};
 

@@ -35,6 +35,22 @@ pub struct Source {
     /// Header, algorithm and encoding of the generic `hmac` scheme (required by it).
     #[serde(default)]
     pub hmac: Option<HmacSpec>,
+    /// Delay before each forward attempt, the first included; its length is
+    /// the number of attempts (1 to 50) before the event is dead-lettered.
+    /// Default ["0s", "5s", "30s", "2m", "10m", "30m", "1h", "2h", "4h", "8h"].
+    #[serde(default = "default_retry_schedule")]
+    pub retry_schedule: Vec<HumanDuration>,
+    /// Limit for each forward attempt, up to the end of the response head. Default "15s".
+    #[serde(default = "default_forward_timeout")]
+    pub forward_timeout: HumanDuration,
+}
+
+fn default_retry_schedule() -> Vec<HumanDuration> {
+    [0, 5, 30, 120, 600, 1800, 3600, 7200, 14_400, 28_800].into_iter().map(HumanDuration::secs).collect()
+}
+
+fn default_forward_timeout() -> HumanDuration {
+    HumanDuration::secs(15)
 }
 
 #[derive(JsonSchema)]
@@ -186,6 +202,8 @@ impl Decode for Source {
         let forward_secret: Option<Secret> = t.optional("forward_secret", cx);
         let public_url: Option<HttpUrl> = t.optional("public_url", cx);
         let hmac: Option<HmacSpec> = t.optional("hmac", cx);
+        let retry_schedule = t.or("retry_schedule", cx, default_retry_schedule());
+        let forward_timeout = t.or("forward_timeout", cx, default_forward_timeout());
 
         let mut ok = true;
         if let Some(secrets) = &secret {
@@ -213,6 +231,20 @@ impl Decode for Source {
                 "not a whsec_ secret",
             );
         }
+        ok &= t.check(
+            cx,
+            "retry_schedule",
+            (1..=50).contains(&retry_schedule.len()),
+            "must have 1 to 50 entries",
+            "wrong length",
+        );
+        ok &= t.check(
+            cx,
+            "forward_timeout",
+            forward_timeout > HumanDuration::ZERO && forward_timeout <= HumanDuration::secs(300),
+            "must be longer than 0s and at most 5m",
+            "out of range",
+        );
         ok &= t.check(
             cx,
             "tolerance",
@@ -262,6 +294,8 @@ impl Decode for Source {
             forward_secret,
             public_url,
             hmac,
+            retry_schedule,
+            forward_timeout,
         })
     }
 }

@@ -1,4 +1,5 @@
-//! The pooled upstream HTTP client: HTTP/1.1 and HTTP/2 (ALPN) over rustls.
+//! The pooled HTTP client Junction calls out with (dependencies, forward
+//! targets, customer endpoints): HTTP/1.1 and HTTP/2 (ALPN) over rustls.
 
 use std::{path::Path, sync::Arc, time::Duration};
 
