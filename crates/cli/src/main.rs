@@ -14,6 +14,12 @@ use clap::Parser;
 
 use crate::args::{Cli, Command};
 
+/// mimalloc instead of glibc malloc: the store's writer thread frees what
+/// request threads allocated, which glibc's per-thread arenas make slow
+/// (`perf` showed malloc/free among the writer's top costs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // clap exits with status 2 on usage errors and 0 for --help/--version.
     let cli = Cli::parse();

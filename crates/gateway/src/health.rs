@@ -49,6 +49,8 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
 
 /// `GET /metrics`: Prometheus/OpenMetrics text.
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
+    // Breakers move from open to half-open with time alone, so read them at scrape time.
+    state.refresh_breaker_gauges();
     let body = state.metrics().encode();
     ([(header::CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE))], body).into_response()
 }

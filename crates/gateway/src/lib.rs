@@ -69,6 +69,7 @@ impl Gateway {
         let delivery = telemetry::delivery::DeliveryMetrics::register(metrics.registry_mut());
         let ingress = telemetry::ingress::IngressMetrics::register(metrics.registry_mut());
         let queue = telemetry::queue::QueueMetrics::register(metrics.registry_mut());
+        let egress_metrics = telemetry::egress::EgressMetrics::register(metrics.registry_mut());
         let egress = Egress::new(&manifest)?;
         let sources = ingress::Sources::new(&manifest)?;
         let forwarder = ingress::Forwarder::new(&manifest)
@@ -87,6 +88,7 @@ impl Gateway {
             sources,
             ingress,
             queue,
+            egress_metrics,
         });
         Ok(Self { state, deliverers })
     }

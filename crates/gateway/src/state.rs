@@ -11,7 +11,10 @@ use junction_store::Store;
 use crate::{
     egress::Egress,
     ingress::Sources,
-    telemetry::{Metrics, delivery::DeliveryMetrics, ingress::IngressMetrics, queue::QueueMetrics},
+    telemetry::{
+        Metrics, delivery::DeliveryMetrics, egress::EgressMetrics, ingress::IngressMetrics,
+        queue::QueueMetrics,
+    },
 };
 
 /// Cheap-to-clone handle on the gateway's shared state.
@@ -27,6 +30,7 @@ struct Inner {
     sources: Sources,
     ingress: IngressMetrics,
     queue: QueueMetrics,
+    egress_metrics: EgressMetrics,
     draining: AtomicBool,
 }
 
@@ -40,11 +44,13 @@ pub(crate) struct Parts {
     pub(crate) sources: Sources,
     pub(crate) ingress: IngressMetrics,
     pub(crate) queue: QueueMetrics,
+    pub(crate) egress_metrics: EgressMetrics,
 }
 
 impl AppState {
     pub(crate) fn new(parts: Parts) -> Self {
-        let Parts { manifest, metrics, egress, store, delivery, sources, ingress, queue } = parts;
+        let Parts { manifest, metrics, egress, store, delivery, sources, ingress, queue, egress_metrics } =
+            parts;
         Self(Arc::new(Inner {
             manifest,
             metrics,
@@ -54,12 +60,24 @@ impl AppState {
             sources,
             ingress,
             queue,
+            egress_metrics,
             draining: AtomicBool::new(false),
         }))
     }
 
     pub(crate) fn sources(&self) -> &Sources {
         &self.0.sources
+    }
+
+    pub(crate) fn egress_metrics(&self) -> &EgressMetrics {
+        &self.0.egress_metrics
+    }
+
+    /// Copies every dependency's breaker state into its gauge.
+    pub(crate) fn refresh_breaker_gauges(&self) {
+        for (name, state) in self.0.egress.breaker_states() {
+            self.0.egress_metrics.breaker(name, state);
+        }
     }
 
     pub(crate) fn queue_metrics(&self) -> &QueueMetrics {

@@ -1,14 +1,18 @@
 //! `junction-load`: a small closed-loop load generator for the benchmarks.
 //! N workers each keep one keep-alive connection busy for a fixed time and
 //! record every latency; the report gives requests/s and percentiles.
+//! With `--rate R` the workers instead send R requests/s in total, on a fixed
+//! schedule, so latency can be measured at a chosen load.
 //!
 //! ```text
-//! junction-load get URL [--concurrency 64] [--seconds 10]
-//! junction-load stripe URL --secret whsec_... [--concurrency 64] [--seconds 10] [--body-bytes 1024]
+//! junction-load get URL [--concurrency 64] [--seconds 10] [--rate 0]
+//! junction-load stripe URL --secret whsec_... [--concurrency 64] [--seconds 10] [--rate 0] [--body-bytes 1024]
+//! junction-load upstream [--port 0]
 //! ```
 #![forbid(unsafe_code)]
 
 mod report;
+mod upstream;
 
 use std::{
     sync::Arc,
@@ -39,6 +43,10 @@ struct Args {
     /// How long to run.
     #[arg(long, default_value_t = 10.0, global = true)]
     seconds: f64,
+    /// Requests per second in total, spread evenly over the workers; 0 runs
+    /// the closed loop, as fast as the target answers.
+    #[arg(long, default_value_t = 0.0, global = true)]
+    rate: f64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,6 +67,13 @@ enum Mode {
         #[arg(long, default_value_t = 1024)]
         body_bytes: usize,
     },
+    /// Serve `GET`/`POST /anything` with a small fixed answer on
+    /// 127.0.0.1:PORT until killed: the upstream of the proxying benchmark.
+    Upstream {
+        /// Port to listen on; 0 picks a free one (printed on start).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
 }
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
@@ -77,18 +92,59 @@ fn stripe_request(url: &str, secret: &str, n: u64, body_bytes: usize) -> Request
     request.body(Full::new(Bytes::from(body))).expect("a valid request")
 }
 
-async fn worker(client: HttpClient, mode: Arc<Mode>, id: u64, until: Instant) -> Report {
+/// When a worker sends: as soon as its previous answer is in (closed loop),
+/// or on a fixed schedule.
+#[derive(Debug, Clone, Copy)]
+enum Pace {
+    Closed,
+    /// Send at `next`, then every `every` after it.
+    Scheduled {
+        next: Instant,
+        every: Duration,
+    },
+}
+
+async fn worker(client: HttpClient, mode: Arc<Mode>, id: u64, mut pace: Pace, until: Instant) -> Report {
     let mut report = Report::default();
     let mut n = id << 40;
-    while Instant::now() < until {
+    loop {
+        // Where this request's latency counts from, when not from its send.
+        let mut waited_since = None;
+        match &mut pace {
+            Pace::Closed => {
+                if Instant::now() >= until {
+                    break;
+                }
+            }
+            Pace::Scheduled { next, every } => {
+                let scheduled = *next;
+                if scheduled >= until {
+                    break;
+                }
+                *next += *every;
+                // Latency counts from the scheduled send time whenever the
+                // worker was still busy with the previous request at that time
+                // (an answer was late, so this request waited: the correction
+                // for coordinated omission, as in wrk2). When the worker was
+                // idle and sleeps until its slot, latency counts from the
+                // actual send, so the timer's own lateness (tokio timers tick
+                // in whole milliseconds) is not charged to the target.
+                if Instant::now() < scheduled {
+                    tokio::time::sleep_until(scheduled.into()).await;
+                } else {
+                    waited_since = Some(scheduled);
+                }
+            }
+        }
         n += 1;
         let request = match mode.as_ref() {
             Mode::Get { url } => {
                 Request::get(url.as_str()).body(Full::new(Bytes::new())).expect("a valid request")
             }
             Mode::Stripe { url, secret, body_bytes } => stripe_request(url, secret, n, *body_bytes),
+            Mode::Upstream { .. } => unreachable!("the upstream mode sends no load"),
         };
-        let started = Instant::now();
+        let started = waited_since.unwrap_or_else(Instant::now);
         match client.request(request).await {
             Ok(response) => {
                 let status = response.status();
@@ -105,6 +161,11 @@ async fn worker(client: HttpClient, mode: Arc<Mode>, id: u64, until: Instant) ->
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Mode::Upstream { port } = args.mode {
+        return upstream::serve(port).await;
+    }
+    anyhow::ensure!(args.rate.is_finite() && args.rate >= 0.0, "--rate must be 0 or more");
+    anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     let client: HttpClient = Client::builder(TokioExecutor::new())
@@ -115,8 +176,24 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let until = started + Duration::from_secs_f64(args.seconds);
     let mut tasks = tokio::task::JoinSet::new();
+    // With a rate, each worker sends every `concurrency / rate` seconds, the
+    // workers' schedules staggered evenly across one such interval.
+    let every = if args.rate > 0.0 {
+        Some(
+            Duration::try_from_secs_f64(args.concurrency as f64 / args.rate)
+                .context("--rate is too small for --concurrency")?,
+        )
+    } else {
+        None
+    };
     for id in 0..args.concurrency {
-        tasks.spawn(worker(client.clone(), mode.clone(), id as u64, until));
+        let pace = match every {
+            None => Pace::Closed,
+            Some(every) => {
+                Pace::Scheduled { next: started + every.mul_f64(id as f64 / args.concurrency as f64), every }
+            }
+        };
+        tasks.spawn(worker(client.clone(), mode.clone(), id as u64, pace, until));
     }
     let mut total = Report::default();
     while let Some(report) = tasks.join_next().await {

@@ -323,15 +323,15 @@ async fn events_can_be_inspected_and_replayed() {
         .await;
     assert_eq!(wrong.unwrap().status(), 401);
 
-    let event: Value = http
-        .get(gateway.url(&format!("/v1/events/{id}")))
-        .bearer_auth(ADMIN_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // The receiver has the forward; Junction records the attempt right after.
+    let mut event = Value::Null;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while event["status"] != "delivered" {
+        assert!(Instant::now() < deadline, "the event never showed as delivered: {event}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let url = gateway.url(&format!("/v1/events/{id}"));
+        event = http.get(url).bearer_auth(ADMIN_KEY).send().await.unwrap().json().await.unwrap();
+    }
     assert_eq!(event["id"], id.as_str());
     assert_eq!(event["source"], "github");
     assert_eq!(event["status"], "delivered");

@@ -2,8 +2,10 @@
 #![allow(unreachable_pub, reason = "a test binary has no public API")]
 
 mod e2e_check;
+mod e2e_egress;
 mod e2e_ingress;
 mod e2e_serve;
+mod fault_upstream;
 mod harness;
 mod receiver;
 mod secrets;

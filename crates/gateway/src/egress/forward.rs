@@ -1,20 +1,33 @@
-//! The `/proxy/{dependency}/{path...}` handler.
+//! The `/proxy/{dependency}/{path...}` handler: the call goes through the
+//! dependency's bulkhead, breaker, rate limit, per-attempt timeout and
+//! retries (with backoff, `Retry-After`, a budget, and an idempotency key on
+//! unsafe methods), then the answer streams back with `Junction-Attempts`.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{
+    net::SocketAddr,
+    time::{Duration, Instant, SystemTime},
+};
 
 use axum::{
     body::Body,
     extract::{ConnectInfo, Request, State},
     response::{IntoResponse, Response},
 };
-use http::{HeaderValue, StatusCode, Version, header::HOST};
+use bytes::Bytes;
+use http::{HeaderValue, Method, StatusCode, Uri, Version, header, request::Parts};
+use hyper::body::Incoming;
+use junction_policy::{Attempt, retry_after};
 
 use super::{
     credentials,
     headers::{add_forwarded, strip_hop_by_hop},
+    policies::Policies,
     target::{TargetError, upstream_uri},
 };
-use crate::{problem::Problem, server::is_over_limit, state::AppState};
+use crate::{
+    problem::Problem, server::is_over_limit, state::AppState, telemetry::egress::Outcome,
+    upstream::UpstreamClient,
+};
 
 /// Forwards the call to the dependency's `base_url` and streams the answer back.
 pub(crate) async fn forward(
@@ -28,8 +41,8 @@ pub(crate) async fn forward(
         Some(i) => (&after[..i], &after[i..]),
         None => (after, ""),
     };
-    let (Some(dependency), Some(client)) =
-        (state.manifest().dependencies.get(name), state.egress().client(name))
+    let (Some(dependency), Some((client, policies))) =
+        (state.manifest().dependencies.get(name), state.egress().get(name))
     else {
         return unknown_dependency(name).into_response();
     };
@@ -48,41 +61,237 @@ pub(crate) async fn forward(
                 .into_response();
         }
     };
+    let metrics = state.egress_metrics();
+    let started = Instant::now();
+
+    // The bulkhead is held for the whole call, retries included.
+    let _slot = match policies.bulkhead.as_ref().map(|b| b.try_acquire()) {
+        Some(Err(_)) => {
+            metrics.finished(name, Outcome::Rejected, None, 0, started.elapsed());
+            return Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "concurrency-limit",
+                "Too Many Calls In Flight",
+                format!("Dependency `{name}` already has `max_concurrency` calls in flight; retry shortly."),
+            )
+            .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+            .into_response();
+        }
+        Some(Ok(slot)) => Some(slot),
+        None => None,
+    };
 
     let (mut parts, body) = request.into_parts();
+    // Retries resend the body, so it is read (within `server.max_body`) before the first attempt.
+    let body = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(body) => body,
+        Err(error) if is_over_limit(&error) => {
+            return Problem::payload_too_large(state.manifest().server.max_body.bytes()).into_response();
+        }
+        Err(_) => {
+            return Problem::new(
+                StatusCode::BAD_REQUEST,
+                "unreadable-body",
+                "Unreadable Body",
+                "The request body could not be read to the end.",
+            )
+            .into_response();
+        }
+    };
     strip_hop_by_hop(&mut parts.headers);
-    parts.headers.remove(HOST);
+    parts.headers.remove(header::HOST);
+    parts.headers.remove(header::CONTENT_LENGTH);
     add_forwarded(&mut parts.headers, Some(peer.ip()));
     if credentials::inject(&mut parts.headers, dependency.auth.as_ref()).is_err() {
         tracing::error!(%name, "The dependency's credential cannot be sent as a header value.");
         return Problem::internal().into_response();
     }
-    parts.uri = uri;
-    // hyper picks HTTP/1.1 or HTTP/2 per connection (ALPN); the inbound version is irrelevant.
-    parts.version = Version::HTTP_11;
-    let upstream = Request::from_parts(parts, body);
-
-    let timeout = dependency.timeout.get();
-    match tokio::time::timeout(timeout, client.inner().request(upstream)).await {
-        Err(_) => upstream_timeout(name, timeout).into_response(),
-        Ok(Err(error)) if is_over_limit(&error) => {
-            Problem::payload_too_large(state.manifest().server.max_body.bytes()).into_response()
+    let retry_safe = add_idempotency_key(&mut parts, policies);
+    policies.budget.deposit();
+    let call = Call { client, policies, name, uri, parts, body, retry_safe };
+    let (result, attempts) = call.run(&state).await;
+    let elapsed = started.elapsed();
+    match result {
+        Ok(response) => {
+            let status = response.status();
+            metrics.finished(name, Outcome::for_status(status), Some(status), attempts, elapsed);
+            let (mut parts, body) = response.into_parts();
+            strip_hop_by_hop(&mut parts.headers);
+            parts.headers.insert("junction-attempts", HeaderValue::from(attempts));
+            Response::from_parts(parts, Body::new(body))
         }
-        Ok(Err(error)) => {
-            tracing::warn!(dependency = %name, error = %error_chain(&error), "Upstream request failed.");
-            Problem::new(
+        Err(failure) => {
+            metrics.finished(name, failure.outcome(), None, attempts, elapsed);
+            let mut response = failure.into_problem(name, policies).into_response();
+            response.headers_mut().insert("junction-attempts", HeaderValue::from(attempts));
+            response
+        }
+    }
+}
+
+/// Whether the call may be retried: safe methods always; unsafe ones only
+/// with an idempotency key, which Junction adds when retries are configured
+/// and the caller sent none (the same key goes with every attempt).
+fn add_idempotency_key(parts: &mut Parts, policies: &Policies) -> bool {
+    let idempotent = matches!(
+        parts.method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    );
+    if idempotent || parts.headers.contains_key(&policies.idempotency_header) {
+        return true;
+    }
+    if policies.attempts > 1 {
+        let key = uuid::Uuid::new_v4().to_string();
+        parts
+            .headers
+            .insert(policies.idempotency_header.clone(), HeaderValue::from_str(&key).expect("a UUID"));
+        return true;
+    }
+    false
+}
+
+/// Why a call produced no answer to pass through.
+#[derive(Debug)]
+enum Failure {
+    /// The breaker is open.
+    Open(Duration),
+    /// The rate limit would make the call wait too long.
+    RateLimited(Duration),
+    /// The last attempt timed out.
+    Timeout,
+    /// The last attempt could not reach the upstream.
+    Unreachable(String),
+}
+
+impl Failure {
+    fn outcome(&self) -> Outcome {
+        match self {
+            Failure::Open(_) => Outcome::BreakerOpen,
+            Failure::RateLimited(_) => Outcome::RateLimited,
+            Failure::Timeout | Failure::Unreachable(_) => Outcome::Error,
+        }
+    }
+
+    fn into_problem(self, name: &str, policies: &Policies) -> Problem {
+        let seconds = |d: Duration| HeaderValue::from(d.as_secs_f64().ceil().max(1.0) as u64);
+        match self {
+            Failure::Open(wait) => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "breaker-open",
+                "Circuit Breaker Open",
+                format!("Dependency `{name}` is failing; Junction stopped calling it for now. Retry after the wait."),
+            )
+            .with_header(header::RETRY_AFTER, seconds(wait)),
+            Failure::RateLimited(wait) => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Rate Limited",
+                format!("Calls to dependency `{name}` are over its `rate_limit`; retry after the wait."),
+            )
+            .with_header(header::RETRY_AFTER, seconds(wait)),
+            Failure::Timeout => Problem::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "upstream-timeout",
+                "Gateway Timeout",
+                format!(
+                    "Dependency `{name}` did not answer within its timeout of {}ms.",
+                    policies.timeout.as_millis()
+                ),
+            ),
+            Failure::Unreachable(error) => Problem::new(
                 StatusCode::BAD_GATEWAY,
                 "upstream-unreachable",
                 "Bad Gateway",
-                format!("Dependency `{name}` could not be reached: {}.", error_chain(&error)),
-            )
-            .into_response()
+                format!("Dependency `{name}` could not be reached: {error}."),
+            ),
         }
-        Ok(Ok(response)) => {
-            let (mut parts, body) = response.into_parts();
-            strip_hop_by_hop(&mut parts.headers);
-            parts.headers.insert("junction-attempts", HeaderValue::from_static("1"));
-            Response::from_parts(parts, Body::new(body))
+    }
+}
+
+/// One proxied call and its attempts.
+struct Call<'a> {
+    client: &'a UpstreamClient,
+    policies: &'a Policies,
+    name: &'a str,
+    uri: Uri,
+    parts: Parts,
+    body: Bytes,
+    retry_safe: bool,
+}
+
+impl Call<'_> {
+    fn request(&self) -> hyper::Request<Body> {
+        let mut request = hyper::Request::new(Body::from(self.body.clone()));
+        *request.method_mut() = self.parts.method.clone();
+        *request.uri_mut() = self.uri.clone();
+        // hyper picks HTTP/1.1 or HTTP/2 per connection (ALPN); the inbound version is irrelevant.
+        *request.version_mut() = Version::HTTP_11;
+        *request.headers_mut() = self.parts.headers.clone();
+        request
+    }
+
+    /// Makes attempts until one may be returned; also returns how many were made.
+    async fn run(self, state: &AppState) -> (Result<http::Response<Incoming>, Failure>, u32) {
+        let metrics = state.egress_metrics();
+        let p = self.policies;
+        let mut attempt = 0;
+        loop {
+            let permit = match p.breaker.acquire() {
+                Ok(permit) => permit,
+                Err(open) => return (Err(Failure::Open(open.retry_after)), attempt),
+            };
+            if let Some(limiter) = &p.limiter
+                && let Err(limited) = limiter.acquire(p.rate_limit_wait()).await
+            {
+                drop(permit);
+                return (Err(Failure::RateLimited(limited.retry_after)), attempt);
+            }
+            attempt += 1;
+            metrics.attempt(self.name, attempt > 1);
+            let (result, outcome) = match tokio::time::timeout(
+                p.timeout,
+                self.client.inner().request(self.request()),
+            )
+            .await
+            {
+                Err(_) => (Err(Failure::Timeout), Attempt::Timeout),
+                Ok(Err(error)) => {
+                    let connect = error.is_connect();
+                    let text = error_chain(&error);
+                    tracing::warn!(dependency = %self.name, attempt, error = %text, "Upstream request failed.");
+                    (
+                        Err(Failure::Unreachable(text)),
+                        if connect { Attempt::Connect } else { Attempt::Failed },
+                    )
+                }
+                Ok(Ok(response)) => {
+                    let outcome = Attempt::Response {
+                        status: response.status().as_u16(),
+                        retry_after: retry_after(response.headers(), SystemTime::now()),
+                    };
+                    (Ok(response), outcome)
+                }
+            };
+            permit.record(outcome.is_failure());
+            if attempt >= p.attempts || !self.retry_safe || !p.retry_on.retryable(&outcome) {
+                return (result, attempt);
+            }
+            let mut delay = p.backoff.delay(attempt);
+            if let Some(asked) = outcome.retry_after() {
+                if asked > p.backoff.max {
+                    // Waiting that long would hold the caller; give them the answer instead.
+                    return (result, attempt);
+                }
+                delay = delay.max(asked);
+            }
+            if !p.budget.withdraw() {
+                tracing::info!(dependency = %self.name, "Retry budget spent; not retrying.");
+                metrics.budget_exhausted(self.name);
+                return (result, attempt);
+            }
+            // The failed answer's body is dropped, which frees its connection.
+            drop(result);
+            tokio::time::sleep(delay).await;
         }
     }
 }
@@ -97,17 +306,8 @@ fn unknown_dependency(name: &str) -> Problem {
     )
 }
 
-fn upstream_timeout(name: &str, timeout: Duration) -> Problem {
-    Problem::new(
-        StatusCode::GATEWAY_TIMEOUT,
-        "upstream-timeout",
-        "Gateway Timeout",
-        format!("Dependency `{name}` did not answer within its timeout of {}ms.", timeout.as_millis()),
-    )
-}
-
-/// The error and its causes, innermost last. Connection errors carry no
-/// header values, so this never holds a credential.
+/// The error and its causes. Connection errors carry no header values, so
+/// this never holds a credential.
 fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![error.to_string()];
     let mut source = error.source();

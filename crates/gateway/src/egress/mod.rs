@@ -4,6 +4,7 @@
 mod credentials;
 mod forward;
 mod headers;
+mod policies;
 mod target;
 
 use std::collections::HashMap;
@@ -28,10 +29,11 @@ pub enum EgressError {
     },
 }
 
-/// One pooled HTTP client per dependency (they differ by trusted CAs).
+/// One pooled HTTP client (they differ by trusted CAs) and one set of
+/// policies per dependency.
 #[derive(Debug)]
 pub(crate) struct Egress {
-    clients: HashMap<String, UpstreamClient>,
+    clients: HashMap<String, (UpstreamClient, policies::Policies)>,
 }
 
 impl Egress {
@@ -51,12 +53,17 @@ impl Egress {
                     reason,
                 })?,
             };
-            clients.insert(name.to_string(), client);
+            clients.insert(name.to_string(), (client, policies::Policies::new(dep)));
         }
         Ok(Self { clients })
     }
 
-    pub(crate) fn client(&self, dependency: &str) -> Option<&UpstreamClient> {
-        self.clients.get(dependency)
+    pub(crate) fn get(&self, dependency: &str) -> Option<(&UpstreamClient, &policies::Policies)> {
+        self.clients.get(dependency).map(|(c, p)| (c, p))
+    }
+
+    /// Each dependency's breaker state, for metrics.
+    pub(crate) fn breaker_states(&self) -> impl Iterator<Item = (&str, junction_policy::BreakerState)> {
+        self.clients.iter().map(|(name, (_, p))| (name.as_str(), p.breaker.state()))
     }
 }

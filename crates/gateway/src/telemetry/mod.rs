@@ -1,6 +1,7 @@
 //! Metrics and their log lines, defined together per concern.
 
 pub mod delivery;
+pub mod egress;
 pub mod http;
 pub mod ingress;
 mod process;
@@ -31,9 +32,9 @@ impl Metrics {
         Self { registry, http }
     }
 
-    /// The registry, for feature modules to add their metrics.
+    /// The `junction_`-prefixed registry, for feature modules to add their metrics.
     pub fn registry_mut(&mut self) -> &mut Registry {
-        &mut self.registry
+        self.registry.sub_registry_with_prefix("junction")
     }
 
     /// The text exposition of every metric.
