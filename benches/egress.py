@@ -82,12 +82,41 @@ def wait_ok(name, proc, port, path, seconds=10):
         time.sleep(0.02)
 
 
-def load(url, seconds, concurrency, rate=0.0):
+def cpu_seconds(pid):
+    """User + system CPU time of a process and its children still running
+    (nginx's workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command: state ppid ... utime (11th) stime (12th).
+        if int(entry) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def load(url, seconds, concurrency, rate=0.0, watch=()):
+    """Run the load generator; its summary, parsed, plus the CPU seconds the
+    generator and each watched process used during the run."""
     args = [LOAD, "get", url, "--concurrency", str(concurrency), "--seconds", str(seconds)]
     if rate:
         args += ["--rate", f"{rate:.0f}"]
+    before = {name: cpu_seconds(pid) for name, pid in watch}
+    children = os.times()
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
-    return out, {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", out)}
+    after = os.times()
+    stats = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", out)}
+    stats["cpu_load"] = (after.children_user + after.children_system
+                         - children.children_user - children.children_system)
+    for name, pid in watch:
+        stats[f"cpu_{name}"] = cpu_seconds(pid) - before[name]
+    return out, stats
 
 
 def stop(proc):
@@ -159,18 +188,19 @@ def main():
             wait_ok("nginx", ng, ng_port, "/anything")
 
             targets = [
-                ("direct", f"http://127.0.0.1:{up_port}/anything"),
-                ("junction", f"http://127.0.0.1:{jn_port}/proxy/up/anything"),
-                ("nginx", f"http://127.0.0.1:{ng_port}/anything"),
+                ("direct", f"http://127.0.0.1:{up_port}/anything", None),
+                ("junction", f"http://127.0.0.1:{jn_port}/proxy/up/anything", junction.pid),
+                ("nginx", f"http://127.0.0.1:{ng_port}/anything", ng.pid),
             ]
-            for name, url in targets:
+            for name, url, proxy in targets:
                 if opts.warmup > 0:
                     load(url, opts.warmup, opts.concurrency)
-                line, peak = load(url, opts.seconds, opts.concurrency)
+                watch = [("upstream", upstream.pid)] + ([("proxy", proxy)] if proxy else [])
+                line, peak = load(url, opts.seconds, opts.concurrency, watch=watch)
                 print(f"peak  {name:8} {line}", flush=True)
                 results[name] = {"peak": peak}
             half = results["junction"]["peak"]["rps"] / 2
-            for name, url in targets:
+            for name, url, _ in targets:
                 line, fixed = load(url, opts.seconds, opts.concurrency, rate=half)
                 print(f"@{half:.0f}/s {name:8} {line}", flush=True)
                 results[name]["half"] = fixed
@@ -198,6 +228,15 @@ def main():
         p, h = r["peak"], r["half"]
         print(f"{name:10} {p['rps']:10.0f} {p['errors']:7.0f} {h['rps']:9.0f} "
               f"{h['p50_ms']:8.3f} {h['p99_ms']:8.3f} {h['errors']:7.0f}")
+    print()
+    print("CPU per request at peak, microseconds (all processes share the same cores):")
+    print(f"{'target':10} {'proxy':>8} {'upstream':>9} {'load gen':>9} {'machine busy':>13}")
+    for name, r in results.items():
+        p = r["peak"]
+        us = {key: p.get(f"cpu_{key}", 0.0) / p["requests"] * 1e6 for key in ("proxy", "upstream", "load")}
+        proxy = f"{us['proxy']:8.1f}" if "cpu_proxy" in p else f"{'-':>8}"
+        busy = (p.get("cpu_proxy", 0.0) + p["cpu_upstream"] + p["cpu_load"]) / opts.seconds
+        print(f"{name:10} {proxy} {us['upstream']:9.1f} {us['load']:9.1f} {busy:7.2f} cores")
     direct, junction, ngx = results["direct"], results["junction"], results["nginx"]
     print()
     print(f"junction rps / nginx rps:  {junction['peak']['rps'] / ngx['peak']['rps']:.2f}")

@@ -79,6 +79,10 @@ impl Gateway {
         if manifest.sources.values().any(|s| !s.forward.is_empty()) {
             deliverers = deliverers.with(junction_store::RecordKind::Event, forwarder);
         }
+        if manifest.dependencies.values().any(|d| d.fallback == junction_manifest::Fallback::Queue) {
+            let queued = egress::QueuedCalls::new(egress.clone(), &manifest).map_err(EgressError::Client)?;
+            deliverers = deliverers.with(junction_store::RecordKind::Call, queued);
+        }
         let state = AppState::new(state::Parts {
             manifest,
             metrics,

@@ -24,7 +24,7 @@ pub struct AppState(Arc<Inner>);
 struct Inner {
     manifest: Manifest,
     metrics: Metrics,
-    egress: Egress,
+    egress: Arc<Egress>,
     store: Arc<dyn Store>,
     delivery: DeliveryMetrics,
     sources: Sources,
@@ -38,7 +38,7 @@ struct Inner {
 pub(crate) struct Parts {
     pub(crate) manifest: Manifest,
     pub(crate) metrics: Metrics,
-    pub(crate) egress: Egress,
+    pub(crate) egress: Arc<Egress>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) delivery: DeliveryMetrics,
     pub(crate) sources: Sources,

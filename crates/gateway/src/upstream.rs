@@ -60,3 +60,20 @@ impl UpstreamClient {
         &self.0
     }
 }
+
+/// The start of an answer's body as text, for attempt logs; reads no more than `max` bytes.
+pub(crate) async fn excerpt(mut body: hyper::body::Incoming, max: usize) -> Option<String> {
+    use http_body_util::BodyExt;
+    let mut kept = Vec::new();
+    while kept.len() < max {
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    kept.extend_from_slice(&data[..data.len().min(max - kept.len())]);
+                }
+            }
+            _ => break,
+        }
+    }
+    (!kept.is_empty()).then(|| String::from_utf8_lossy(&kept).into_owned())
+}

@@ -59,13 +59,18 @@ pub struct FaultUpstream {
 
 impl FaultUpstream {
     pub async fn start() -> Self {
+        Self::start_on(0).await
+    }
+
+    /// Starts on `port` (0 for any free port).
+    pub async fn start_on(port: u16) -> Self {
         let shared = Arc::new(Shared::default());
         let s = shared.clone();
         let app = Router::new().fallback(any(move |request: Request| {
             let s = s.clone();
             async move { answer(&s, request).await }
         }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Self { addr, shared }
@@ -83,6 +88,11 @@ impl FaultUpstream {
 
     pub fn seen(&self, path: &str) -> Vec<Seen> {
         self.shared.seen.lock().unwrap().iter().filter(|s| s.path == path).cloned().collect()
+    }
+
+    /// Every request seen, on any path.
+    pub fn all_seen(&self) -> Vec<Seen> {
+        self.shared.seen.lock().unwrap().clone()
     }
 
     pub fn max_in_flight(&self) -> usize {

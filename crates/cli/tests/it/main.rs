@@ -4,6 +4,7 @@
 mod e2e_check;
 mod e2e_egress;
 mod e2e_ingress;
+mod e2e_queue;
 mod e2e_serve;
 mod fault_upstream;
 mod harness;

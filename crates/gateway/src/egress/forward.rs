@@ -9,6 +9,7 @@ use std::{
 };
 
 use axum::{
+    Json,
     body::Body,
     extract::{ConnectInfo, Request, State},
     response::{IntoResponse, Response},
@@ -16,12 +17,16 @@ use axum::{
 use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode, Uri, Version, header, request::Parts};
 use hyper::body::Incoming;
+use junction_manifest::Fallback;
 use junction_policy::{Attempt, retry_after};
+use junction_store::{Clock, NewJob, NewRecord, RecordKind, SystemClock};
+use serde_json::json;
 
 use super::{
     credentials,
     headers::{add_forwarded, strip_hop_by_hop},
     policies::Policies,
+    queued::QueuedMeta,
     target::{TargetError, upstream_uri},
 };
 use crate::{
@@ -81,6 +86,7 @@ pub(crate) async fn forward(
         None => None,
     };
 
+    let request_query = request.uri().query().map(str::to_owned);
     let (mut parts, body) = request.into_parts();
     // Retries resend the body, so it is read (within `server.max_body`) before the first attempt.
     let body = match axum::body::to_bytes(body, usize::MAX).await {
@@ -102,15 +108,33 @@ pub(crate) async fn forward(
     parts.headers.remove(header::HOST);
     parts.headers.remove(header::CONTENT_LENGTH);
     add_forwarded(&mut parts.headers, Some(peer.ip()));
+    let queue = dependency.fallback == Fallback::Queue;
+    let callback = parts.headers.remove("junction-callback");
+    let retry_safe = add_idempotency_key(&mut parts, policies, queue);
+    // What a queued call stores: the request without the injected credentials.
+    let without_credentials = queue.then(|| parts.headers.clone());
     if credentials::inject(&mut parts.headers, dependency.auth.as_ref()).is_err() {
         tracing::error!(%name, "The dependency's credential cannot be sent as a header value.");
         return Problem::internal().into_response();
     }
-    let retry_safe = add_idempotency_key(&mut parts, policies);
     policies.budget.deposit();
-    let call = Call { client, policies, name, uri, parts, body, retry_safe };
+    let method = parts.method.clone();
+    let call = Call { client, policies, name, uri, parts, body: body.clone(), retry_safe };
     let (result, attempts) = call.run(&state).await;
     let elapsed = started.elapsed();
+    if let Some(headers) = without_credentials
+        && should_queue(&result, policies)
+    {
+        let path = match request_query {
+            Some(q) => format!("{rest}?{q}"),
+            None => rest.to_owned(),
+        };
+        let queued = Queued { name, method: &method, path, headers, body, callback, policies };
+        if let Some(response) = enqueue(&state, queued, attempts).await {
+            metrics.finished(name, Outcome::Queued, None, attempts, elapsed);
+            return response;
+        }
+    }
     match result {
         Ok(response) => {
             let status = response.status();
@@ -131,8 +155,9 @@ pub(crate) async fn forward(
 
 /// Whether the call may be retried: safe methods always; unsafe ones only
 /// with an idempotency key, which Junction adds when retries are configured
-/// and the caller sent none (the same key goes with every attempt).
-fn add_idempotency_key(parts: &mut Parts, policies: &Policies) -> bool {
+/// (or the call may be queued) and the caller sent none; the same key goes
+/// with every attempt.
+fn add_idempotency_key(parts: &mut Parts, policies: &Policies, queue: bool) -> bool {
     let idempotent = matches!(
         parts.method,
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
@@ -140,7 +165,7 @@ fn add_idempotency_key(parts: &mut Parts, policies: &Policies) -> bool {
     if idempotent || parts.headers.contains_key(&policies.idempotency_header) {
         return true;
     }
-    if policies.attempts > 1 {
+    if policies.attempts > 1 || queue {
         let key = uuid::Uuid::new_v4().to_string();
         parts
             .headers
@@ -292,6 +317,77 @@ impl Call<'_> {
             // The failed answer's body is dropped, which frees its connection.
             drop(result);
             tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+/// Whether a call that ended this way is stored for later delivery (with
+/// `fallback = "queue"`): an open breaker, a rate-limit wait too long, or a
+/// retryable failure after the last attempt.
+fn should_queue(result: &Result<http::Response<Incoming>, Failure>, policies: &Policies) -> bool {
+    match result {
+        Err(Failure::Open(_) | Failure::RateLimited(_)) => true,
+        Err(Failure::Timeout) => policies.retry_on.retryable(&Attempt::Timeout),
+        Err(Failure::Unreachable(_)) => policies.retry_on.retryable(&Attempt::Connect),
+        Ok(response) => {
+            let attempt = Attempt::Response { status: response.status().as_u16(), retry_after: None };
+            policies.retry_on.retryable(&attempt)
+        }
+    }
+}
+
+/// A call to store.
+struct Queued<'a> {
+    name: &'a str,
+    method: &'a Method,
+    path: String,
+    headers: http::HeaderMap,
+    body: Bytes,
+    callback: Option<HeaderValue>,
+    policies: &'a Policies,
+}
+
+/// Stores the call durably and answers 202; `None` if it could not be
+/// stored (the caller then gets the failure itself).
+async fn enqueue(state: &AppState, call: Queued<'_>, attempts: u32) -> Option<Response> {
+    let idempotency_key =
+        call.headers.get(&call.policies.idempotency_header).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let meta = QueuedMeta {
+        method: call.method.to_string(),
+        path: call.path,
+        idempotency_key,
+        callback: call.callback.and_then(|v| v.to_str().ok().map(str::to_owned)),
+    };
+    let headers = call
+        .headers
+        .iter()
+        .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    let first = SystemClock.now().plus(call.policies.backoff.delay(1));
+    let record = NewRecord {
+        kind: RecordKind::Call,
+        topic: call.name.to_owned(),
+        dedupe_key: None,
+        headers,
+        body: call.body,
+        meta: serde_json::to_value(&meta).unwrap_or_default(),
+        jobs: vec![NewJob { target: call.name.to_owned(), due_at: Some(first) }],
+    };
+    match state.store().append(record).await {
+        Ok(appended) => {
+            let id = appended.id.to_string();
+            let mut response =
+                (StatusCode::ACCEPTED, Json(json!({ "id": id, "status": "queued" }))).into_response();
+            let headers = response.headers_mut();
+            if let Ok(location) = HeaderValue::from_str(&format!("/v1/deliveries/{id}")) {
+                headers.insert(header::LOCATION, location);
+            }
+            headers.insert("junction-attempts", HeaderValue::from(attempts));
+            Some(response)
+        }
+        Err(error) => {
+            tracing::error!(dependency = %call.name, %error, "Cannot queue a call; answering with its failure.");
+            None
         }
     }
 }

@@ -5,13 +5,15 @@ mod credentials;
 mod forward;
 mod headers;
 mod policies;
+mod queued;
 mod target;
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use junction_manifest::Manifest;
 
 pub(crate) use self::forward::forward;
+pub(crate) use self::queued::QueuedCalls;
 use crate::upstream::UpstreamClient;
 
 /// Why egress could not be set up from the manifest.
@@ -27,6 +29,9 @@ pub enum EgressError {
         /// What went wrong.
         reason: String,
     },
+    /// The outbound HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
 }
 
 /// One pooled HTTP client (they differ by trusted CAs) and one set of
@@ -37,12 +42,8 @@ pub(crate) struct Egress {
 }
 
 impl Egress {
-    pub(crate) fn new(manifest: &Manifest) -> Result<Self, EgressError> {
-        let shared = UpstreamClient::new(None).map_err(|reason| EgressError::CaFile {
-            dependency: String::new(),
-            path: String::new(),
-            reason,
-        })?;
+    pub(crate) fn new(manifest: &Manifest) -> Result<Arc<Self>, EgressError> {
+        let shared = UpstreamClient::new(None).map_err(EgressError::Client)?;
         let mut clients = HashMap::new();
         for (name, dep) in &manifest.dependencies {
             let client = match &dep.ca_file {
@@ -55,7 +56,7 @@ impl Egress {
             };
             clients.insert(name.to_string(), (client, policies::Policies::new(dep)));
         }
-        Ok(Self { clients })
+        Ok(Arc::new(Self { clients }))
     }
 
     pub(crate) fn get(&self, dependency: &str) -> Option<(&UpstreamClient, &policies::Policies)> {

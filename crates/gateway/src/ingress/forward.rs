@@ -10,7 +10,6 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use async_trait::async_trait;
 use axum::body::Body;
 use http::{HeaderName, HeaderValue, Method, Request};
-use http_body_util::BodyExt;
 use junction_manifest::{HumanDuration, Manifest, Secret};
 use junction_store::{AttemptReport, Claimed, Clock, SystemClock};
 
@@ -104,7 +103,7 @@ impl Deliver for Forwarder {
                 Ok(Err(error)) => Err(format!("cannot reach the target: {error}")),
                 Ok(Ok(response)) => {
                     let status = response.status();
-                    let excerpt = excerpt(response.into_body()).await;
+                    let excerpt = crate::upstream::excerpt(response.into_body(), EXCERPT_BYTES).await;
                     Ok((status.as_u16(), excerpt))
                 }
             },
@@ -132,20 +131,4 @@ fn next_attempt(route: Option<&Route>, attempt: u32) -> Verdict {
         Some(delay) => Verdict::RetryAt(SystemClock.now().plus(delay.get())),
         None => Verdict::DeadLetter,
     }
-}
-
-/// The start of an answer's body, as text, reading no more than needed.
-async fn excerpt(mut body: hyper::body::Incoming) -> Option<String> {
-    let mut kept = Vec::new();
-    while kept.len() < EXCERPT_BYTES {
-        match body.frame().await {
-            Some(Ok(frame)) => {
-                if let Some(data) = frame.data_ref() {
-                    kept.extend_from_slice(&data[..data.len().min(EXCERPT_BYTES - kept.len())]);
-                }
-            }
-            _ => break,
-        }
-    }
-    (!kept.is_empty()).then(|| String::from_utf8_lossy(&kept).into_owned())
 }

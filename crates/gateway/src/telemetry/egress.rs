@@ -28,6 +28,8 @@ pub enum Outcome {
     RateLimited,
     /// Refused without calling: `max_concurrency` reached.
     Rejected,
+    /// Stored for later delivery (`fallback = "queue"`), answered 202.
+    Queued,
 }
 
 impl Outcome {
@@ -48,6 +50,7 @@ impl Outcome {
             Outcome::BreakerOpen => "breaker_open",
             Outcome::RateLimited => "rate_limited",
             Outcome::Rejected => "rejected",
+            Outcome::Queued => "queued",
         }
     }
 }
