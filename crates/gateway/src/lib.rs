@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod audit;
 pub mod delivery;
 mod egress;
 mod health;
@@ -60,6 +61,7 @@ pub enum StartError {
 pub struct Gateway {
     state: AppState,
     deliverers: delivery::Deliverers,
+    audit: tokio::sync::mpsc::Receiver<audit::AuditEntry>,
 }
 
 impl Gateway {
@@ -70,6 +72,7 @@ impl Gateway {
         let ingress = telemetry::ingress::IngressMetrics::register(metrics.registry_mut());
         let queue = telemetry::queue::QueueMetrics::register(metrics.registry_mut());
         let egress_metrics = telemetry::egress::EgressMetrics::register(metrics.registry_mut());
+        let (audit_log, audit_entries) = audit::AuditLog::new(metrics.registry_mut());
         let egress = Egress::new(&manifest)?;
         let sources = ingress::Sources::new(&manifest)?;
         let forwarder = ingress::Forwarder::new(&manifest)
@@ -93,8 +96,9 @@ impl Gateway {
             ingress,
             queue,
             egress_metrics,
+            audit: audit_log,
         });
-        Ok(Self { state, deliverers })
+        Ok(Self { state, deliverers, audit: audit_entries })
     }
 
     /// Delivers the store's records of `kind` with `deliver` (workers start
@@ -111,7 +115,7 @@ impl Gateway {
 
     /// Binds `server.listen`.
     pub async fn bind(self) -> std::io::Result<Server> {
-        Server::bind(self.state, self.deliverers).await
+        Server::bind(self.state, self.deliverers, self.audit).await
     }
 }
 

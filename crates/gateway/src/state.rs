@@ -9,6 +9,7 @@ use junction_manifest::Manifest;
 use junction_store::Store;
 
 use crate::{
+    audit::AuditLog,
     egress::Egress,
     ingress::Sources,
     telemetry::{
@@ -31,6 +32,7 @@ struct Inner {
     ingress: IngressMetrics,
     queue: QueueMetrics,
     egress_metrics: EgressMetrics,
+    audit: AuditLog,
     draining: AtomicBool,
 }
 
@@ -45,12 +47,23 @@ pub(crate) struct Parts {
     pub(crate) ingress: IngressMetrics,
     pub(crate) queue: QueueMetrics,
     pub(crate) egress_metrics: EgressMetrics,
+    pub(crate) audit: AuditLog,
 }
 
 impl AppState {
     pub(crate) fn new(parts: Parts) -> Self {
-        let Parts { manifest, metrics, egress, store, delivery, sources, ingress, queue, egress_metrics } =
-            parts;
+        let Parts {
+            manifest,
+            metrics,
+            egress,
+            store,
+            delivery,
+            sources,
+            ingress,
+            queue,
+            egress_metrics,
+            audit,
+        } = parts;
         Self(Arc::new(Inner {
             manifest,
             metrics,
@@ -61,12 +74,17 @@ impl AppState {
             ingress,
             queue,
             egress_metrics,
+            audit,
             draining: AtomicBool::new(false),
         }))
     }
 
     pub(crate) fn sources(&self) -> &Sources {
         &self.0.sources
+    }
+
+    pub(crate) fn audit(&self) -> &AuditLog {
+        &self.0.audit
     }
 
     pub(crate) fn egress_metrics(&self) -> &EgressMetrics {

@@ -200,3 +200,59 @@ async fn timeouts_and_unreachable_upstreams_are_problems() {
     assert_eq!(response.headers()["junction-attempts"], "2");
     assert_eq!(problem_type(response).await, "upstream-unreachable");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_call_is_audited_with_redaction_and_no_secrets() {
+    let upstream = FaultUpstream::start().await;
+    upstream.script("/v1/charges", [Answer::status(503)]);
+    let policies = "retry = { attempts = 2, backoff = \"10ms\" }\n\
+                    auth = { type = \"bearer\", token = \"${PAY_TOKEN}\" }\n\
+                    audit_bodies = true\n\
+                    redact = { json = [\"card.number\"] }";
+    let manifest = format!(
+        "[admin]\napi_keys = [\"adm_audit_0123456789abcdef\"]\n{}",
+        dependency("pay", &upstream, policies)
+    );
+    let gateway = tokio::task::spawn_blocking(move || {
+        TestGateway::start(&manifest, &[("PAY_TOKEN", "sk_live_SECRET_audit_token")])
+    })
+    .await
+    .unwrap();
+    let http = reqwest::Client::new();
+    let body = r#"{"card":{"number":"4242424242424242"},"amount":100}"#;
+    let response =
+        http.post(gateway.url("/proxy/pay/v1/charges?expand=all")).body(body).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(upstream.seen("/v1/charges")[1].headers["authorization"], "Bearer sk_live_SECRET_audit_token");
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let entries = loop {
+        let log: Value = http
+            .get(gateway.url("/v1/audit?dependency=pay"))
+            .bearer_auth("adm_audit_0123456789abcdef")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if !log["data"].as_array().unwrap().is_empty() {
+            break log;
+        }
+        assert!(Instant::now() < deadline, "no audit entry was written");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let text = entries.to_string();
+    let entry = &entries["data"][0];
+    assert_eq!(entry["dependency"], "pay");
+    assert_eq!(entry["method"], "POST");
+    assert_eq!(entry["path"], "/v1/charges?expand=all");
+    assert_eq!(entry["status"], 200);
+    assert_eq!(entry["attempts"], 2);
+    assert_eq!(entry["caller"], "127.0.0.1");
+    assert!(entry["idempotency_key"].as_str().is_some_and(|k| !k.is_empty()));
+    assert!(entry["latency_ms"].as_f64().unwrap() > 0.0);
+    assert!(entry["request_body"].as_str().unwrap().contains(r#""number":"***""#), "{text}");
+    assert!(!text.contains("4242424242424242"), "redacted: {text}");
+    assert!(!text.contains("sk_live_SECRET"), "no credential in the audit log: {text}");
+}

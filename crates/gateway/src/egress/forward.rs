@@ -30,7 +30,11 @@ use super::{
     target::{TargetError, upstream_uri},
 };
 use crate::{
-    problem::Problem, server::is_over_limit, state::AppState, telemetry::egress::Outcome,
+    audit::{AuditEntry, redact_json},
+    problem::Problem,
+    server::is_over_limit,
+    state::AppState,
+    telemetry::egress::Outcome,
     upstream::UpstreamClient,
 };
 
@@ -73,6 +77,20 @@ pub(crate) async fn forward(
     let _slot = match policies.bulkhead.as_ref().map(|b| b.try_acquire()) {
         Some(Err(_)) => {
             metrics.finished(name, Outcome::Rejected, None, 0, started.elapsed());
+            let path = request.uri().path_and_query().map_or_else(String::new, |p| p.to_string());
+            state.audit().record(AuditEntry {
+                dependency: name.to_owned(),
+                method: request.method().to_string(),
+                path,
+                status: Some(503),
+                outcome: "rejected",
+                attempts: 0,
+                latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+                caller: peer.ip().to_string(),
+                request_id: request_id(request.headers()),
+                idempotency_key: None,
+                body: None,
+            });
             return Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "concurrency-limit",
@@ -119,6 +137,26 @@ pub(crate) async fn forward(
     }
     policies.budget.deposit();
     let method = parts.method.clone();
+    let audit = AuditEntry {
+        dependency: name.to_owned(),
+        method: method.to_string(),
+        path: match &request_query {
+            Some(q) => format!("{rest}?{q}"),
+            None => rest.to_owned(),
+        },
+        status: None,
+        outcome: "",
+        attempts: 0,
+        latency_ms: 0.0,
+        caller: peer.ip().to_string(),
+        request_id: request_id(&parts.headers),
+        idempotency_key: parts
+            .headers
+            .get(&policies.idempotency_header)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body: dependency.audit_bodies.then(|| redact_json(&body, &dependency.redact.json)),
+    };
     let call = Call { client, policies, name, uri, parts, body: body.clone(), retry_safe };
     let (result, attempts) = call.run(&state).await;
     let elapsed = started.elapsed();
@@ -132,13 +170,28 @@ pub(crate) async fn forward(
         let queued = Queued { name, method: &method, path, headers, body, callback, policies };
         if let Some(response) = enqueue(&state, queued, attempts).await {
             metrics.finished(name, Outcome::Queued, None, attempts, elapsed);
+            state.audit().record(AuditEntry {
+                status: Some(202),
+                outcome: "queued",
+                attempts,
+                latency_ms: ms(elapsed),
+                ..audit
+            });
             return response;
         }
     }
     match result {
         Ok(response) => {
             let status = response.status();
-            metrics.finished(name, Outcome::for_status(status), Some(status), attempts, elapsed);
+            let outcome = Outcome::for_status(status);
+            metrics.finished(name, outcome, Some(status), attempts, elapsed);
+            state.audit().record(AuditEntry {
+                status: Some(status.as_u16()),
+                outcome: outcome.label(),
+                attempts,
+                latency_ms: ms(elapsed),
+                ..audit
+            });
             let (mut parts, body) = response.into_parts();
             strip_hop_by_hop(&mut parts.headers);
             parts.headers.insert("junction-attempts", HeaderValue::from(attempts));
@@ -146,6 +199,12 @@ pub(crate) async fn forward(
         }
         Err(failure) => {
             metrics.finished(name, failure.outcome(), None, attempts, elapsed);
+            state.audit().record(AuditEntry {
+                outcome: failure.outcome().label(),
+                attempts,
+                latency_ms: ms(elapsed),
+                ..audit
+            });
             let mut response = failure.into_problem(name, policies).into_response();
             response.headers_mut().insert("junction-attempts", HeaderValue::from(attempts));
             response
@@ -390,6 +449,14 @@ async fn enqueue(state: &AppState, call: Queued<'_>, attempts: u32) -> Option<Re
             None
         }
     }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn request_id(headers: &http::HeaderMap) -> Option<String> {
+    headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 fn unknown_dependency(name: &str) -> Problem {

@@ -20,6 +20,7 @@ pub struct Server {
     state: AppState,
     listener: TcpListener,
     deliverers: Deliverers,
+    audit: tokio::sync::mpsc::Receiver<crate::audit::AuditEntry>,
 }
 
 /// How a server stopped.
@@ -32,9 +33,13 @@ pub enum Stopped {
 }
 
 impl Server {
-    pub(crate) async fn bind(state: AppState, deliverers: Deliverers) -> io::Result<Self> {
+    pub(crate) async fn bind(
+        state: AppState,
+        deliverers: Deliverers,
+        audit: tokio::sync::mpsc::Receiver<crate::audit::AuditEntry>,
+    ) -> io::Result<Self> {
         let listener = TcpListener::bind(state.manifest().server.listen).await?;
-        Ok(Self { state, listener, deliverers })
+        Ok(Self { state, listener, deliverers, audit })
     }
 
     /// The address actually bound (useful with port 0).
@@ -46,7 +51,7 @@ impl Server {
     /// readiness, and waits up to `server.drain_timeout` for in-flight
     /// requests and deliveries; unfinished deliveries give their leases back.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<Stopped> {
-        let Self { state, listener, deliverers } = self;
+        let Self { state, listener, deliverers, audit } = self;
         let drain = state.manifest().server.drain_timeout.get();
         let workers = (!deliverers.is_empty()).then(|| {
             let config =
@@ -72,6 +77,10 @@ impl Server {
             storage.audit_retention.get(),
             token.clone(),
         ));
+        // The audit writer stops after the HTTP requests have drained, so their entries are kept.
+        let audit_stop = CancellationToken::new();
+        let audit_writer =
+            tokio::spawn(crate::audit::write(state.store().clone(), audit, audit_stop.clone()));
         let gauges = tokio::spawn(
             state.queue_metrics().clone().refresh_periodically(state.store().clone(), token.clone()),
         );
@@ -100,6 +109,8 @@ impl Server {
         let (stopped, ()) = tokio::join!(http_stopped, workers_stopped);
         sweeper.await.ok();
         gauges.await.ok();
+        audit_stop.cancel();
+        audit_writer.await.ok();
         let stopped = stopped?;
         Ok(stopped)
     }

@@ -41,7 +41,7 @@ impl Outcome {
         }
     }
 
-    fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Outcome::Success => "success",
             Outcome::ClientError => "client_error",

@@ -1,0 +1,113 @@
+//! The audit log: one entry per proxied call (who, when, which dependency,
+//! method, path, status, attempts, latency, idempotency key; the request
+//! body only with `audit_bodies`, after `redact`).
+//!
+//! Entries are written off the request path: the handler hands an entry to a
+//! bounded queue and a background task appends them to the store, where
+//! group commit batches them. A full queue drops entries and counts them
+//! (`junction_audit_dropped_total`) rather than slow every call; entries in
+//! the queue when the process is killed are lost. Audit is a record of
+//! calls, not a delivery guarantee.
+
+mod redact;
+
+use std::{sync::Arc, time::Duration};
+
+use bytes::Bytes;
+use junction_store::{NewRecord, RecordKind, Store};
+use prometheus_client::{metrics::counter::Counter, registry::Registry};
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub(crate) use self::redact::redact_json;
+
+/// Entries waiting to be written, at most.
+const QUEUE: usize = 65_536;
+
+/// One proxied call, as the audit log keeps it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct AuditEntry {
+    pub(crate) dependency: String,
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) status: Option<u16>,
+    pub(crate) outcome: &'static str,
+    pub(crate) attempts: u32,
+    pub(crate) latency_ms: f64,
+    pub(crate) caller: String,
+    pub(crate) request_id: Option<String>,
+    pub(crate) idempotency_key: Option<String>,
+    #[serde(skip)]
+    pub(crate) body: Option<Bytes>,
+}
+
+/// Where handlers send audit entries.
+#[derive(Debug, Clone)]
+pub(crate) struct AuditLog {
+    queue: mpsc::Sender<AuditEntry>,
+    dropped: Counter,
+}
+
+impl AuditLog {
+    /// The log and the receiving end its writer drains.
+    pub(crate) fn new(registry: &mut Registry) -> (Self, mpsc::Receiver<AuditEntry>) {
+        let (queue, receiver) = mpsc::channel(QUEUE);
+        let dropped = Counter::default();
+        registry.register(
+            "audit_dropped",
+            "Audit entries dropped because the audit queue was full",
+            dropped.clone(),
+        );
+        (Self { queue, dropped }, receiver)
+    }
+
+    /// Queues an entry without waiting.
+    pub(crate) fn record(&self, entry: AuditEntry) {
+        if self.queue.try_send(entry).is_err() {
+            self.dropped.inc();
+        }
+    }
+}
+
+/// Appends queued entries to the store until `stop`, then drains what is left.
+pub(crate) async fn write(
+    store: Arc<dyn Store>,
+    mut entries: mpsc::Receiver<AuditEntry>,
+    stop: CancellationToken,
+) {
+    let mut inflight = tokio::task::JoinSet::new();
+    loop {
+        let entry = tokio::select! {
+            entry = entries.recv() => entry,
+            () = stop.cancelled() => {
+                entries.close();
+                entries.recv().await
+            }
+        };
+        let Some(entry) = entry else { break };
+        // Appends run concurrently so the store's group commit can batch them.
+        while inflight.len() >= 256 {
+            inflight.join_next().await;
+        }
+        let store = store.clone();
+        inflight.spawn(async move {
+            let record = NewRecord {
+                kind: RecordKind::Audit,
+                topic: entry.dependency.clone(),
+                dedupe_key: None,
+                headers: Vec::new(),
+                body: entry.body.clone().unwrap_or_default(),
+                meta: serde_json::to_value(&entry).unwrap_or_default(),
+                jobs: Vec::new(),
+            };
+            if let Err(error) = store.append(record).await {
+                tracing::warn!(%error, "Cannot write an audit entry.");
+            }
+        });
+    }
+    let drain = async { while inflight.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(10), drain).await.is_err() {
+        tracing::warn!("Audit entries were still being written at shutdown.");
+    }
+}
