@@ -56,7 +56,7 @@ pub struct Dependency {
     /// What to hide from the audit log.
     #[serde(default)]
     pub redact: Redact,
-    /// Record request and response bodies in the audit log (after `redact`). Default false.
+    /// Record request bodies in the audit log (after `redact`). Default false.
     #[serde(default)]
     pub audit_bodies: bool,
     /// A PEM file of extra CA certificates to trust for this upstream.
