@@ -1,7 +1,9 @@
 //! Resilience policies for outbound HTTP calls, usable in any Rust program:
 //! exponential backoff with full jitter that honours `Retry-After`, a retry
 //! budget, a circuit breaker over a sliding window, a GCRA rate limiter that
-//! waits briefly or says how long to wait, and a bulkhead.
+//! waits briefly or says how long to wait, and a bulkhead — each usable
+//! directly or as a tower layer ([`BreakerLayer`], [`RateLimitLayer`],
+//! [`BulkheadLayer`]).
 //!
 //! **Architecture Invariant:** this crate knows nothing about axum, the
 //! manifest or the store. Time comes from tokio (`tokio::time::pause` in tests).
@@ -12,6 +14,7 @@ mod breaker;
 mod budget;
 mod bulkhead;
 mod classify;
+mod layer;
 mod rate_limit;
 mod retry_after;
 
@@ -21,6 +24,7 @@ pub use crate::{
     budget::RetryBudget,
     bulkhead::{Bulkhead, Full},
     classify::{Attempt, RetryOn},
+    layer::{BreakerLayer, BreakerService, BulkheadLayer, BulkheadService, RateLimitLayer, RateLimitService},
     rate_limit::{RateLimited, RateLimiter},
     retry_after::retry_after,
 };
