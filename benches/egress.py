@@ -68,6 +68,16 @@ def get_status(port, path):
         return None
 
 
+def get_body(port, path):
+    """The body of `GET path`; HTTP/1.0, so it is never chunked."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks).split(b"\r\n\r\n", 1)[-1].decode("utf-8", "replace")
+
+
 def wait_ok(name, proc, port, path, seconds=10):
     deadline = time.time() + seconds
     while True:
@@ -207,6 +217,10 @@ def main():
             for name, proc in (("the upstream", upstream), ("junction", junction), ("nginx", ng)):
                 if proc.poll() is not None:
                     sys.exit(f"{name} exited during the run (status {proc.returncode})")
+            # What Junction says it did: every call should be one attempt, a
+            # success, and audited (an audit entry per call goes to the store).
+            metrics = [ln for ln in get_body(jn_port, "/metrics").splitlines()
+                       if re.match(r"junction_(egress_calls_total|egress_retries_total|audit_\w+)\b", ln)]
         finally:
             for proc in reversed(procs):
                 stop(proc)
@@ -243,6 +257,10 @@ def main():
     print(f"junction rps / direct rps: {junction['peak']['rps'] / direct['peak']['rps']:.2f}")
     print(f"junction added p99:        {junction['half']['p99_ms'] - direct['half']['p99_ms']:.3f} ms "
           f"(nginx: {ngx['half']['p99_ms'] - direct['half']['p99_ms']:.3f} ms)")
+    print()
+    print("junction /metrics after the run:")
+    for ln in metrics:
+        print(f"  {ln}")
     errors = sum(r[k]["errors"] for r in results.values() for k in ("peak", "half"))
     if errors:
         print(f"warning: {errors:.0f} requests failed (non-2xx or transport errors); see the lines above")
