@@ -121,24 +121,13 @@ fn summary(record: &Record) -> Value {
 }
 
 async fn find(state: &AppState, id: &str) -> Result<Record, Problem> {
-    let not_found = || {
-        let shown: String = id.chars().take(64).collect();
-        Problem::new(
-            StatusCode::NOT_FOUND,
-            "delivery-not-found",
-            "Delivery Not Found",
-            format!("No queued call has the id `{shown}`."),
-        )
-    };
-    let id: RecordId = id.parse().map_err(|_| not_found())?;
-    match state.store().record(id).await {
-        Ok(Some(record)) if record.kind == RecordKind::Call => Ok(record),
-        Ok(_) => Err(not_found()),
-        Err(error) => {
-            tracing::error!(%error, "Cannot read a delivery from the store.");
-            Err(Problem::internal())
-        }
-    }
+    super::find_record(
+        state,
+        id,
+        RecordKind::Call,
+        ("delivery-not-found", "Delivery Not Found", "queued call"),
+    )
+    .await
 }
 
 fn bad_request(detail: String) -> Response {

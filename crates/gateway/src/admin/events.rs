@@ -6,7 +6,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use http::StatusCode;
-use junction_store::{Record, RecordId, RecordKind};
+use junction_store::{Record, RecordKind};
 use serde_json::{Value, json};
 
 use crate::{problem::Problem, state::AppState};
@@ -78,24 +78,7 @@ pub(crate) async fn replay(State(state): State<AppState>, Path(id): Path<String>
 }
 
 async fn find(state: &AppState, id: &str) -> Result<Record, Problem> {
-    let not_found = || {
-        let shown: String = id.chars().take(64).collect();
-        Problem::new(
-            StatusCode::NOT_FOUND,
-            "event-not-found",
-            "Event Not Found",
-            format!("No event has the id `{shown}`."),
-        )
-    };
-    let id: RecordId = id.parse().map_err(|_| not_found())?;
-    match state.store().record(id).await {
-        Ok(Some(record)) if record.kind == RecordKind::Event => Ok(record),
-        Ok(_) => Err(not_found()),
-        Err(error) => {
-            tracing::error!(%error, "Cannot read an event from the store.");
-            Err(Problem::internal())
-        }
-    }
+    super::find_record(state, id, RecordKind::Event, ("event-not-found", "Event Not Found", "event")).await
 }
 
 fn store_failed(error: &junction_store::StoreError) -> Response {

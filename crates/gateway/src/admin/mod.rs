@@ -10,8 +10,10 @@ use axum::{
     Router, middleware,
     routing::{get, post},
 };
+use http::StatusCode;
+use junction_store::{Record, RecordId, RecordKind};
 
-use crate::state::AppState;
+use crate::{problem::Problem, state::AppState};
 
 /// The `/v1` routes, each behind [`auth::require_key`].
 pub(crate) fn routes(state: AppState) -> Router<AppState> {
@@ -23,4 +25,27 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/v1/events/{id}", get(events::get))
         .route("/v1/events/{id}/replay", post(events::replay))
         .route_layer(middleware::from_fn_with_state(state, auth::require_key))
+}
+
+/// The record `id` of `kind`, or a 404 problem (`slug`, `title`, `what`
+/// name the kind to the caller) — also for ids that are not ids at all.
+pub(crate) async fn find_record(
+    state: &AppState,
+    id: &str,
+    kind: RecordKind,
+    (slug, title, what): (&str, &'static str, &str),
+) -> Result<Record, Problem> {
+    let not_found = || {
+        let shown: String = id.chars().take(64).collect();
+        Problem::new(StatusCode::NOT_FOUND, slug, title, format!("No {what} has the id `{shown}`."))
+    };
+    let id: RecordId = id.parse().map_err(|_| not_found())?;
+    match state.store().record(id).await {
+        Ok(Some(record)) if record.kind == kind => Ok(record),
+        Ok(_) => Err(not_found()),
+        Err(error) => {
+            tracing::error!(%error, "Cannot read a record from the store.");
+            Err(Problem::internal())
+        }
+    }
 }

@@ -32,7 +32,7 @@ use super::{
 use crate::{
     audit::{AuditEntry, redact_json},
     problem::Problem,
-    server::is_over_limit,
+    server::read_body,
     state::AppState,
     telemetry::egress::Outcome,
     upstream::UpstreamClient,
@@ -107,20 +107,9 @@ pub(crate) async fn forward(
     let request_query = request.uri().query().map(str::to_owned);
     let (mut parts, body) = request.into_parts();
     // Retries resend the body, so it is read (within `server.max_body`) before the first attempt.
-    let body = match axum::body::to_bytes(body, usize::MAX).await {
+    let body = match read_body(body, state.manifest().server.max_body.bytes()).await {
         Ok(body) => body,
-        Err(error) if is_over_limit(&error) => {
-            return Problem::payload_too_large(state.manifest().server.max_body.bytes()).into_response();
-        }
-        Err(_) => {
-            return Problem::new(
-                StatusCode::BAD_REQUEST,
-                "unreadable-body",
-                "Unreadable Body",
-                "The request body could not be read to the end.",
-            )
-            .into_response();
-        }
+        Err(problem) => return problem,
     };
     strip_hop_by_hop(&mut parts.headers);
     parts.headers.remove(header::HOST);

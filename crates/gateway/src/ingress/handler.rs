@@ -14,7 +14,7 @@ use junction_store::{Clock, NewJob, NewRecord, RecordKind, SystemClock};
 use serde_json::json;
 
 use super::sources::SourceRuntime;
-use crate::{problem::Problem, server::is_over_limit, state::AppState};
+use crate::{problem::Problem, server::read_body, state::AppState};
 
 /// Headers never stored with an event: connection-level fields, and
 /// credentials some providers put on the webhook URL.
@@ -51,20 +51,9 @@ pub(crate) async fn receive(
     };
     metrics.received(&name);
     let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, usize::MAX).await {
+    let body = match read_body(body, state.manifest().server.max_body.bytes()).await {
         Ok(body) => body,
-        Err(error) if is_over_limit(&error) => {
-            return Problem::payload_too_large(state.manifest().server.max_body.bytes()).into_response();
-        }
-        Err(_) => {
-            return Problem::new(
-                StatusCode::BAD_REQUEST,
-                "unreadable-body",
-                "Unreadable Body",
-                "The request body could not be read to the end.",
-            )
-            .into_response();
-        }
+        Err(problem) => return problem,
     };
     let url = signed_url(source, &parts.headers, parts.uri.path_and_query().map_or("", |p| p.as_str()));
     let request = Signed { headers: &parts.headers, body: &body, url: &url };

@@ -26,6 +26,22 @@ pub(crate) async fn limit(State(state): State<AppState>, request: Request, next:
     next.run(request.map(|body| Body::new(Limited::new(body, limit)))).await
 }
 
+/// Reads a whole request body (already capped by [`limit`]); the problem to
+/// answer when it is over `server.max_body` or cannot be read.
+pub(crate) async fn read_body(body: Body, max: u64) -> Result<bytes::Bytes, Response> {
+    match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(body) => Ok(body),
+        Err(error) if is_over_limit(&error) => Err(Problem::payload_too_large(max).into_response()),
+        Err(_) => Err(Problem::new(
+            http::StatusCode::BAD_REQUEST,
+            "unreadable-body",
+            "Unreadable Body",
+            "The request body could not be read to the end.",
+        )
+        .into_response()),
+    }
+}
+
 /// Whether an error (from reading or forwarding a body) was the limit being crossed.
 pub(crate) fn is_over_limit(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut current = Some(error);

@@ -8,7 +8,7 @@ use std::{future::Future, io, net::SocketAddr, time::Duration};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub(crate) use self::body_limit::is_over_limit;
+pub(crate) use self::body_limit::read_body;
 use crate::{
     delivery::{Deliverers, WorkerConfig, Workers, retention},
     state::AppState,
