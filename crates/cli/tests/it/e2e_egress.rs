@@ -159,7 +159,8 @@ async fn the_rate_limit_holds_under_a_burst() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_concurrency_cap_holds() {
     let upstream = FaultUpstream::start().await;
-    upstream.default_answer("/slow", Answer { delay: Duration::from_millis(300), ..Answer::status(200) });
+    // Long enough that all ten calls overlap even on a loaded machine.
+    upstream.default_answer("/slow", Answer { delay: Duration::from_millis(1500), ..Answer::status(200) });
     let policies = "retry = { attempts = 1 }\nmax_concurrency = 2";
     let gateway = std::sync::Arc::new(start(dependency("narrow", &upstream, policies)).await);
     let mut tasks = tokio::task::JoinSet::new();
