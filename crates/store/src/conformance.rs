@@ -44,7 +44,7 @@ macro_rules! conformance_suite {
             append_and_read, dedupe_keys, claims_each_job_once, future_jobs_wait, expired_leases_are_fenced,
             extending_a_lease, retry_schedules_the_next_attempt, dead_letter, redrive_replays, release_returns_jobs,
             record_status_follows_jobs, pagination_and_filters, idempotency_keys, retention_sweeps, queue_depths,
-            appends_wake_workers, concurrent_appends_all_commit,
+            appends_wake_workers, concurrent_appends_all_commit, redrive_fences_old_leases,
         );
     };
 }
@@ -417,4 +417,20 @@ pub async fn concurrent_appends_all_commit(h: &Harness) {
     for id in ids {
         assert!(h.store.record(id).await.unwrap().is_some());
     }
+}
+
+/// A lease from before a redrive can change nothing, even when the same
+/// worker claims the job again at the same attempt number.
+pub async fn redrive_fences_old_leases(h: &Harness) {
+    let id = h.store.append(event("s", &["http://a"])).await.unwrap().id;
+    let old = h.store.claim("a", 1, LEASE).await.unwrap().remove(0);
+    assert_eq!(h.store.redrive(id).await.unwrap(), 1);
+    let new = h.store.claim("a", 1, LEASE).await.unwrap().remove(0);
+    assert_eq!((old.lease.attempt, new.lease.attempt), (1, 1));
+    assert_ne!(old.lease.owner, new.lease.owner);
+    assert!(
+        !h.store.complete(&old.lease, report(h, Some(200), None)).await.unwrap(),
+        "the old lease is fenced"
+    );
+    assert!(h.store.complete(&new.lease, report(h, Some(200), None)).await.unwrap());
 }

@@ -225,18 +225,25 @@ pub struct Job {
     pub last_error: Option<String>,
 }
 
-/// A worker's hold on a job. The attempt number fences it: once the lease
-/// expires and another worker claims the job, this lease can change nothing.
+/// A worker's hold on a job. The owner carries a token unique to the claim,
+/// which fences it: once the lease expires and the job is claimed again (or
+/// re-driven), this lease can change nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
     /// The job held.
     pub job: JobId,
-    /// Who holds it.
+    /// Who holds it: the worker's name, `#`, and a token unique to this claim.
     pub owner: String,
     /// The attempt this lease is for (1 for the first).
     pub attempt: u32,
     /// When another worker may take the job.
     pub expires_at: Timestamp,
+}
+
+/// The lease owner stored for one claim: the worker's name and a token
+/// unique to the claim.
+pub(crate) fn claim_token(owner: &str) -> String {
+    format!("{owner}#{}", Uuid::now_v7().simple())
 }
 
 /// A claimed job with its record.

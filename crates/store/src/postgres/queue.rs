@@ -51,6 +51,8 @@ impl PostgresStore {
         }
         let now = self.now();
         let expires_at = now.plus(lease);
+        // A token per claim: a lease from before a redrive never matches a new claim.
+        let owner = &crate::model::claim_token(owner);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let claimed = sqlx::query(concat!(
             "WITH picked AS ( \

@@ -18,6 +18,9 @@ pub(crate) fn claim(
     lease: Duration,
 ) -> Result<Vec<Claimed>> {
     let expires_at = now.plus(lease);
+    // A token per claim: after a redrive resets the attempt counter, a lease from
+    // before can never match a new claim, even by the same worker.
+    let owner = &crate::model::claim_token(owner);
     let ids: Vec<String> = {
         let mut due = conn.prepare_cached(
             "SELECT id FROM jobs WHERE state = 'ready' AND due_at <= ?1 ORDER BY due_at LIMIT ?2",
