@@ -27,6 +27,8 @@ import sys
 import tempfile
 import time
 
+from processes import free_port
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 JUNCTION = os.path.join(ROOT, "target", "release", "junction")
 LOAD = os.path.join(ROOT, "target", "release", "junction-load")
@@ -44,12 +46,6 @@ breaker = {{ failure_rate = 0.5, min_calls = 20, window = "30s", open_for = "30s
 # Far above anything this machine can send, so it never limits.
 rate_limit = {{ requests = 10000000, per = "1s" }}
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get_status(port, path):

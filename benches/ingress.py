@@ -10,31 +10,17 @@ The store's raw in-process append rate comes from the store benchmark.
 """
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+from processes import free_port, ready
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 JUNCTION = os.path.join(ROOT, "target", "release", "junction")
 LOAD = os.path.join(ROOT, "target", "release", "junction-load")
 SECRET = "whsec_bench_stripe_secret"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def ready(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-            s.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            return s.recv(12).startswith(b"HTTP/1.1 200")
-    except OSError:
-        return False
 
 
 def load(args, seconds):

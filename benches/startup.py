@@ -5,30 +5,16 @@
     cargo build --release && python3 benches/startup.py [runs]
 """
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+from processes import free_port, ready
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = os.path.join(ROOT, "target", "release", "junction")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def ready(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-            s.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            return s.recv(12).startswith(b"HTTP/1.1 200")
-    except OSError:
-        return False
 
 
 def rss_mib(pid):

@@ -66,25 +66,26 @@ pub(crate) async fn get(State(state): State<AppState>, Path(id): Path<String>) -
         Err(problem) => return problem.into_response(),
     };
     let mut out = summary(&record);
-    let jobs = state.store().jobs(record.id).await.unwrap_or_default();
-    if let Some(job) = jobs.first() {
-        let attempts = state.store().attempts(job.id).await.unwrap_or_default();
+    let store = state.store();
+    let job = match store.jobs(record.id).await {
+        Ok(jobs) => jobs.into_iter().next(),
+        Err(error) => {
+            tracing::error!(%error, "Cannot read a delivery's job.");
+            return Problem::internal().into_response();
+        }
+    };
+    if let Some(job) = job {
+        let attempts = match store.attempts(job.id).await {
+            Ok(attempts) => attempts,
+            Err(error) => {
+                tracing::error!(%error, "Cannot read a delivery's attempts.");
+                return Problem::internal().into_response();
+            }
+        };
         out["attempts"] = json!(job.attempts);
         out["next_attempt_at_ms"] = json!(job.due_at.millis());
         out["last_error"] = json!(job.last_error);
-        out["attempt_log"] = attempts
-            .iter()
-            .map(|a| {
-                json!({
-                    "number": a.number,
-                    "started_at_ms": a.report.started_at.millis(),
-                    "duration_ms": a.report.duration_ms,
-                    "status": a.report.status,
-                    "error": a.report.error,
-                    "response_excerpt": a.report.response_excerpt,
-                })
-            })
-            .collect();
+        out["attempt_log"] = super::attempt_log(&attempts);
     }
     Json(out).into_response()
 }

@@ -7,7 +7,7 @@ use axum::{
 };
 use http::StatusCode;
 use junction_store::{Record, RecordKind};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::{problem::Problem, state::AppState};
 
@@ -28,19 +28,7 @@ pub(crate) async fn get(State(state): State<AppState>, Path(id): Path<String>) -
             Ok(attempts) => attempts,
             Err(error) => return store_failed(&error),
         };
-        let attempts: Vec<Value> = attempts
-            .iter()
-            .map(|a| {
-                json!({
-                    "number": a.number,
-                    "started_at_ms": a.report.started_at.millis(),
-                    "duration_ms": a.report.duration_ms,
-                    "status": a.report.status,
-                    "error": a.report.error,
-                    "response_excerpt": a.report.response_excerpt,
-                })
-            })
-            .collect();
+        let attempts = super::attempt_log(&attempts);
         forwards.push(json!({
             "id": job.id,
             "target": job.target,

@@ -11,7 +11,8 @@ use axum::{
     routing::{get, post},
 };
 use http::StatusCode;
-use junction_store::{Record, RecordId, RecordKind};
+use junction_store::{Attempt, Record, RecordId, RecordKind};
+use serde_json::{Value, json};
 
 use crate::{problem::Problem, state::AppState};
 
@@ -48,4 +49,21 @@ pub(crate) async fn find_record(
             Err(Problem::internal())
         }
     }
+}
+
+/// A job's attempt log as the API shows it.
+pub(crate) fn attempt_log(attempts: &[Attempt]) -> Value {
+    attempts
+        .iter()
+        .map(|a| {
+            json!({
+                "number": a.number,
+                "started_at_ms": a.report.started_at.millis(),
+                "duration_ms": a.report.duration_ms,
+                "status": a.report.status,
+                "error": a.report.error,
+                "response_excerpt": a.report.response_excerpt,
+            })
+        })
+        .collect()
 }
