@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use axum::body::Body;
 use http::{HeaderName, HeaderValue, Method, Version};
 use junction_manifest::{Dependency, Manifest};
-use junction_policy::{Attempt, retry_after};
+use junction_policy::{Attempt, Backoff, retry_after};
 use junction_store::{AttemptReport, Claimed, Clock, SystemClock, Timestamp};
 use serde_json::json;
 
@@ -62,13 +62,27 @@ impl QueuedCalls {
         if !retryable || claimed.lease.attempt >= dep.queue.max_attempts || age >= dep.queue.max_age.get() {
             return Verdict::DeadLetter;
         }
-        let mut delay = policies.map_or(Duration::from_secs(1), |p| p.backoff.delay(claimed.lease.attempt));
+        let mut delay = queue_backoff(dep, policies.map(|p| p.backoff)).delay(claimed.lease.attempt);
         if let Some(asked) = attempt.retry_after() {
             delay = delay.max(asked);
         }
         Verdict::RetryAt(now.plus(delay))
     }
+}
 
+/// The backoff between deliveries of a queued call. It starts like the
+/// in-request retries but may grow past `retry.max_backoff` (meant to keep a
+/// caller waiting briefly) up to twice `max_age / max_attempts`, so the
+/// attempts spread over the whole `max_age` instead of being spent in the
+/// first minutes of an outage.
+fn queue_backoff(dep: &Dependency, request_backoff: Option<Backoff>) -> Backoff {
+    let base = request_backoff.map_or(Duration::from_secs(1), |b| b.base).max(Duration::from_millis(100));
+    let spread = dep.queue.max_age.get() / dep.queue.max_attempts.max(1) * 2;
+    let max = request_backoff.map_or(spread, |b| b.max.max(spread));
+    Backoff { base, max }
+}
+
+impl QueuedCalls {
     /// Tells the caller's `Junction-Callback` the final outcome (one attempt; logged on failure).
     async fn call_back(&self, url: &str, claimed: &Claimed, verdict: &Verdict, status: Option<u16>) {
         let outcome = if *verdict == Verdict::Delivered { "delivered" } else { "dead" };
@@ -193,4 +207,39 @@ fn build(dep: &Dependency, meta: &QueuedMeta, claimed: &Claimed) -> Result<http:
     credentials::inject(headers, dep.auth.as_ref())
         .map_err(|_| "the credential cannot be sent as a header".to_owned())?;
     Ok(request)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dep(toml: &str) -> Dependency {
+        let text = format!("[dependencies.d]\nbase_url = \"http://x\"\nfallback = \"queue\"\n{toml}");
+        junction_manifest::parse("t.toml", &text, &junction_manifest::MapEnv::default()).unwrap().dependencies
+            ["d"]
+            .clone()
+    }
+
+    #[test]
+    fn queued_delays_spread_over_max_age() {
+        // The defaults: 72h over 50 attempts; in-request retries cap at 10s.
+        let d = dep("");
+        let b = queue_backoff(
+            &d,
+            Some(Backoff { base: Duration::from_millis(100), max: Duration::from_secs(10) }),
+        );
+        assert_eq!(b.max, Duration::from_secs(72 * 3600 / 50 * 2));
+        let total_ceiling: Duration = (1..50).map(|n| b.ceiling(n)).sum();
+        assert!(
+            total_ceiling >= Duration::from_secs(72 * 3600),
+            "50 attempts can span max_age: {total_ceiling:?}"
+        );
+        // A short max_age keeps delays short, but never below the request backoff's cap.
+        let d = dep("[dependencies.d.queue]\nmax_age = \"1m\"\nmax_attempts = 60\n");
+        let b = queue_backoff(
+            &d,
+            Some(Backoff { base: Duration::from_millis(100), max: Duration::from_secs(10) }),
+        );
+        assert_eq!(b.max, Duration::from_secs(10));
+    }
 }
