@@ -23,16 +23,7 @@ use crate::{
 pub struct AppState(Arc<Inner>);
 
 struct Inner {
-    manifest: Manifest,
-    metrics: Metrics,
-    egress: Arc<Egress>,
-    store: Arc<dyn Store>,
-    delivery: DeliveryMetrics,
-    sources: Sources,
-    ingress: IngressMetrics,
-    queue: QueueMetrics,
-    egress_metrics: EgressMetrics,
-    audit: AuditLog,
+    parts: Parts,
     draining: AtomicBool,
 }
 
@@ -52,82 +43,58 @@ pub(crate) struct Parts {
 
 impl AppState {
     pub(crate) fn new(parts: Parts) -> Self {
-        let Parts {
-            manifest,
-            metrics,
-            egress,
-            store,
-            delivery,
-            sources,
-            ingress,
-            queue,
-            egress_metrics,
-            audit,
-        } = parts;
-        Self(Arc::new(Inner {
-            manifest,
-            metrics,
-            egress,
-            store,
-            delivery,
-            sources,
-            ingress,
-            queue,
-            egress_metrics,
-            audit,
-            draining: AtomicBool::new(false),
-        }))
+        Self(Arc::new(Inner { parts, draining: AtomicBool::new(false) }))
     }
 
     pub(crate) fn sources(&self) -> &Sources {
-        &self.0.sources
+        &self.0.parts.sources
     }
 
     pub(crate) fn audit(&self) -> &AuditLog {
-        &self.0.audit
+        &self.0.parts.audit
     }
 
     pub(crate) fn egress_metrics(&self) -> &EgressMetrics {
-        &self.0.egress_metrics
+        &self.0.parts.egress_metrics
     }
 
     /// Copies every dependency's breaker state into its gauge.
     pub(crate) fn refresh_breaker_gauges(&self) {
-        for (name, state) in self.0.egress.breaker_states() {
-            self.0.egress_metrics.breaker(name, state);
+        for (name, state) in self.0.parts.egress.breaker_states() {
+            self.0.parts.egress_metrics.breaker(name, state);
         }
     }
 
     pub(crate) fn queue_metrics(&self) -> &QueueMetrics {
-        &self.0.queue
+        &self.0.parts.queue
     }
 
     pub(crate) fn ingress_metrics(&self) -> &IngressMetrics {
-        &self.0.ingress
+        &self.0.parts.ingress
     }
 
     /// The durable store.
     pub fn store(&self) -> &Arc<dyn Store> {
-        &self.0.store
+        &self.0.parts.store
     }
 
     /// Metrics of the delivery workers.
     pub fn delivery_metrics(&self) -> &DeliveryMetrics {
-        &self.0.delivery
+        &self.0.parts.delivery
     }
 
     /// The manifest the server was started with.
     pub fn manifest(&self) -> &Manifest {
-        &self.0.manifest
+        &self.0.parts.manifest
     }
 
     /// The metrics registry and handles.
     pub fn metrics(&self) -> &Metrics {
-        &self.0.metrics
+        &self.0.parts.metrics
     }
 
     pub(crate) fn egress(&self) -> &Egress {
-        &self.0.egress
+        &self.0.parts.egress
     }
 
     /// Whether shutdown has begun (readiness then fails so load balancers stop sending).
@@ -143,8 +110,8 @@ impl AppState {
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
-            .field("dependencies", &self.manifest.dependencies.len())
-            .field("sources", &self.manifest.sources.len())
+            .field("dependencies", &self.parts.manifest.dependencies.len())
+            .field("sources", &self.parts.manifest.sources.len())
             .field("draining", &self.draining)
             .finish_non_exhaustive()
     }
