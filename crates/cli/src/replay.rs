@@ -26,7 +26,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
             kind: Some(RecordKind::Event),
             topic: Some(args.source.clone()),
             since: Some(since),
-            status: None,
+            ..Default::default()
         };
         let bar = progress();
         let (mut events, mut forwards) = (0u64, 0u64);

@@ -36,7 +36,7 @@ pub(crate) async fn list(State(state): State<AppState>, Query(q): Query<AuditQue
         Some(Err(_)) => return bad("`limit` must be a number from 1 to 1000"),
     };
     let filter =
-        RecordFilter { kind: Some(RecordKind::Audit), topic: q.dependency, status: None, since: None };
+        RecordFilter { kind: Some(RecordKind::Audit), topic: q.dependency, ..Default::default() };
     match state.store().records(&filter, PageRequest { after, limit }).await {
         Ok(page) => {
             let data: Vec<_> = page

@@ -40,7 +40,7 @@ pub(crate) async fn list(State(state): State<AppState>, Query(q): Query<ListQuer
             return bad_request("`after` must be a delivery id (the `next` of a previous page)".into());
         }
     };
-    let filter = RecordFilter { kind: Some(RecordKind::Call), topic: q.dependency, status, since: None };
+    let filter = RecordFilter { kind: Some(RecordKind::Call), topic: q.dependency, status, ..Default::default() };
     let limit = match q.limit.as_deref().map(str::parse::<usize>) {
         None => 50,
         Some(Ok(n)) => n.clamp(1, 1000),
