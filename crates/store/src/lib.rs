@@ -1,6 +1,11 @@
 //! Junction's durable store: records (inbound events, queued calls, outbound
 //! messages, audit entries) committed atomically with their delivery jobs, a
-//! work queue with leases, attempt logs, idempotency keys and retention.
+//! work queue with leases, attempt logs, idempotency keys, retention, and the
+//! hashed management API keys every node on the same storage shares.
+//!
+//! Records are listed newest first, a page at a time, filtered by
+//! [`RecordFilter`]: kind, topic, status, a time window, and top-level
+//! fields of their `meta` object (the audit log's queries).
 //!
 //! One [`Store`] trait, two backends: [`sqlite::SqliteStore`] (embedded, the
 //! default) and [`postgres::PostgresStore`] (shared by several nodes). The
@@ -95,6 +100,18 @@ pub trait Store: Send + Sync + 'static {
     /// entries created before the cutoffs, their jobs and attempts, and
     /// expired idempotency keys.
     async fn sweep(&self, retention: &Retention) -> Result<SweepReport>;
+
+    /// Stores a management API key, created now. A key whose id or hash is
+    /// already stored (revoked keys included) is refused with
+    /// [`StoreError::Conflict`].
+    async fn api_key_create(&self, key: &NewApiKey) -> Result<ApiKey>;
+
+    /// Every API key, revoked ones included, oldest first (ties by id).
+    async fn api_keys(&self) -> Result<Vec<ApiKey>>;
+
+    /// Revokes a key now. `true` if an active key was revoked; `false` if the
+    /// id is unknown or the key was already revoked.
+    async fn api_key_revoke(&self, id: &str) -> Result<bool>;
 
     /// Job counts by topic and state, for metrics and the status page.
     async fn queue_depths(&self) -> Result<Vec<QueueDepth>>;

@@ -1,4 +1,5 @@
-//! The values stored and returned: records, jobs, leases, attempts, pages.
+//! The values stored and returned: records, jobs, leases, attempts, pages,
+//! API keys.
 
 use std::{fmt, str::FromStr};
 
@@ -294,6 +295,26 @@ pub struct RecordFilter {
     pub status: Option<RecordStatus>,
     /// Only records created at or after this time.
     pub since: Option<Timestamp>,
+    /// Only records created strictly before this time.
+    pub until: Option<Timestamp>,
+    /// Only records whose `meta` is a JSON object with each of these
+    /// top-level fields equal to the value, compared as text: a string as is,
+    /// a number as its JSON text (`("status", "200")` matches `"status": 200`),
+    /// a boolean as `true` or `false`. A field that is missing, null, an
+    /// object or an array never matches. Field names are matched exactly,
+    /// never parsed as paths; a name or value holding a NUL matches nothing.
+    pub meta: Vec<(String, String)>,
+}
+
+impl RecordFilter {
+    /// Whether the filter asks for text no record can hold: a NUL character,
+    /// which PostgreSQL text cannot store (and would refuse as a parameter).
+    /// Both backends then answer an empty page rather than an error.
+    pub(crate) fn matches_nothing(&self) -> bool {
+        let nul = |s: &str| s.contains('\0');
+        self.topic.as_deref().is_some_and(nul)
+            || self.meta.iter().any(|(field, value)| nul(field) || nul(value))
+    }
 }
 
 /// Which page to return: records older than the cursor, at most `limit`.
@@ -373,6 +394,32 @@ pub struct QueueDepth {
     pub leased: u64,
     /// Dead-lettered jobs.
     pub dead: u64,
+}
+
+/// A management API key as stored: its id, scope and hash, never the key itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// Its id, chosen by the caller (shown to operators, never secret).
+    pub id: String,
+    /// What it may do, opaque to the store (such as `read`, `write`, `admin`).
+    pub scope: String,
+    /// The key's hash, opaque to the store; unique among keys.
+    pub hash: String,
+    /// When it was created (the store's clock).
+    pub created_at: Timestamp,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A key to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiKey {
+    /// Its id; unique among keys, revoked ones included.
+    pub id: String,
+    /// What it may do, opaque to the store.
+    pub scope: String,
+    /// The key's hash (never the key itself); unique among keys.
+    pub hash: String,
 }
 
 /// Headers as stored (a JSON array of pairs).

@@ -106,10 +106,11 @@ async fn existing(
     else {
         return Ok(None);
     };
-    if row.try_get::<&str, _>("fingerprint")? != fingerprint {
+    // A key in flight is busy whatever the request; only a finished one is compared.
+    let state: &str = row.try_get("state")?;
+    if state != "started" && row.try_get::<&str, _>("fingerprint")? != fingerprint {
         return Ok(Some(IdempotencyBegin::Mismatch));
     }
-    let state: &str = row.try_get("state")?;
     Ok(Some(match state {
         "started" => IdempotencyBegin::InProgress,
         "completed" => {

@@ -6,6 +6,7 @@
 //! Appends and redrives `NOTIFY junction_jobs`, which a background listener
 //! turns into [`Store::wakeups`] on every node.
 
+mod api_keys;
 mod idempotency;
 mod listener;
 mod queue;
@@ -25,9 +26,9 @@ use sqlx::{
 use tokio::{sync::Notify, task::JoinHandle};
 
 use crate::{
-    Appended, Attempt, AttemptReport, Claimed, Clock, IdempotencyBegin, Job, JobId, Lease, NewRecord, Page,
-    PageRequest, QueueDepth, Record, RecordFilter, RecordId, Result, Retention, Store, StoreError,
-    StoredResponse, SweepReport, Timestamp,
+    ApiKey, Appended, Attempt, AttemptReport, Claimed, Clock, IdempotencyBegin, Job, JobId, Lease, NewApiKey,
+    NewRecord, Page, PageRequest, QueueDepth, Record, RecordFilter, RecordId, Result, Retention, Store,
+    StoreError, StoredResponse, SweepReport, Timestamp,
 };
 
 /// The schema, embedded at build time.
@@ -209,6 +210,18 @@ impl Store for PostgresStore {
 
     async fn sweep(&self, retention: &Retention) -> Result<SweepReport> {
         self.sweep_old(retention).await
+    }
+
+    async fn api_key_create(&self, key: &NewApiKey) -> Result<ApiKey> {
+        self.create_api_key(key).await
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKey>> {
+        self.list_api_keys().await
+    }
+
+    async fn api_key_revoke(&self, id: &str) -> Result<bool> {
+        self.revoke_api_key(id).await
     }
 
     async fn queue_depths(&self) -> Result<Vec<QueueDepth>> {

@@ -133,6 +133,9 @@ impl PostgresStore {
         page: PageRequest,
     ) -> Result<Page<Record>> {
         let limit = page.limit.clamp(1, MAX_PAGE);
+        if filter.matches_nothing() {
+            return Ok(Page { items: Vec::new(), next: None });
+        }
         let mut query =
             QueryBuilder::<Postgres>::new(concat!("SELECT ", record_columns!(), " FROM records WHERE TRUE"));
         if let Some(kind) = filter.kind {
@@ -146,6 +149,18 @@ impl PostgresStore {
         }
         if let Some(since) = filter.since {
             query.push(" AND created_at >= ").push_bind(since.millis());
+        }
+        if let Some(until) = filter.until {
+            query.push(" AND created_at < ").push_bind(until.millis());
+        }
+        for (field, value) in &filter.meta {
+            // `->` takes the name as a plain key, never a path. The `json`
+            // type (not `jsonb`) keeps a number's text as stored, so
+            // `#>> '{}'` gives strings unquoted and numbers and booleans as
+            // their JSON text, as on SQLite. On a non-object `->` gives NULL.
+            query.push(" AND EXISTS (SELECT 1 FROM (SELECT meta::json -> ").push_bind(field.as_str());
+            query.push(" AS v) AS field WHERE json_typeof(field.v) IN ('string', 'number', 'boolean')");
+            query.push(" AND field.v #>> '{}' = ").push_bind(value.as_str()).push(")");
         }
         if let Some(after) = page.after {
             query.push(" AND id < ").push_bind(after.0);

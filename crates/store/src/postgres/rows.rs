@@ -7,7 +7,7 @@ use bytes::Bytes;
 use sqlx::{Row, postgres::PgRow};
 
 use crate::{
-    Attempt, AttemptReport, Job, JobId, JobState, Record, RecordId, RecordKind, RecordStatus, Result,
+    ApiKey, Attempt, AttemptReport, Job, JobId, JobState, Record, RecordId, RecordKind, RecordStatus, Result,
     StoreError, Timestamp, model::headers_from_json,
 };
 
@@ -34,6 +34,14 @@ macro_rules! attempt_columns {
     };
 }
 pub(super) use attempt_columns;
+
+/// The columns [`api_key`] reads, in a form `concat!` accepts.
+macro_rules! api_key_columns {
+    () => {
+        "id, scope, hash, created_at, revoked_at"
+    };
+}
+pub(super) use api_key_columns;
 
 /// A `records` row selected with [`record_columns!`].
 pub(super) fn record(row: &PgRow) -> Result<Record> {
@@ -80,6 +88,17 @@ pub(super) fn attempt(row: &PgRow) -> Result<Attempt> {
             error: row.try_get("error")?,
             response_excerpt: row.try_get("response_excerpt")?,
         },
+    })
+}
+
+/// An `api_keys` row selected with [`api_key_columns!`].
+pub(super) fn api_key(row: &PgRow) -> Result<ApiKey> {
+    Ok(ApiKey {
+        id: row.try_get("id")?,
+        scope: row.try_get("scope")?,
+        hash: row.try_get("hash")?,
+        created_at: Timestamp(row.try_get("created_at")?),
+        revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(Timestamp),
     })
 }
 

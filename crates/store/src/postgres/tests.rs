@@ -365,6 +365,7 @@ async fn postgres_pages_and_filters() {
         topic: Some("even".into()),
         status: Some(RecordStatus::Stored),
         since: Some(START),
+        ..Default::default()
     };
     assert_eq!(s.records(&stored, PageRequest { after: None, limit: 100 }).await.unwrap().items.len(), 10);
     let pending = RecordFilter { status: Some(RecordStatus::Pending), ..Default::default() };
@@ -383,7 +384,7 @@ async fn postgres_idempotency_keys() {
     };
     assert_eq!(s.idempotency_begin("calls", "k1", "f1", ttl).await.unwrap(), IdempotencyBegin::Started);
     assert_eq!(s.idempotency_begin("calls", "k1", "f1", ttl).await.unwrap(), IdempotencyBegin::InProgress);
-    assert_eq!(s.idempotency_begin("calls", "k1", "f2", ttl).await.unwrap(), IdempotencyBegin::Mismatch);
+    assert_eq!(s.idempotency_begin("calls", "k1", "f2", ttl).await.unwrap(), IdempotencyBegin::InProgress);
     assert_eq!(s.idempotency_begin("other", "k1", "f2", ttl).await.unwrap(), IdempotencyBegin::Started);
     s.idempotency_complete("calls", "k1", &resp).await.unwrap();
     assert_eq!(

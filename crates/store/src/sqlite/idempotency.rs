@@ -35,11 +35,12 @@ pub(crate) fn begin(
         .execute(params![scope, key, fingerprint, now.0, now.plus(ttl).0])?;
         return Ok(IdempotencyBegin::Started);
     };
-    if stored_fingerprint != fingerprint {
-        return Ok(IdempotencyBegin::Mismatch);
-    }
+    // A key in flight is busy whatever the request; only a finished one is compared.
     if state != "completed" {
         return Ok(IdempotencyBegin::InProgress);
+    }
+    if stored_fingerprint != fingerprint {
+        return Ok(IdempotencyBegin::Mismatch);
     }
     Ok(IdempotencyBegin::Completed(StoredResponse {
         status: status.unwrap_or(200),

@@ -6,7 +6,10 @@ use rusqlite::Connection;
 use crate::{Result, StoreError};
 
 /// Every migration, in order; the number is the `user_version` it leads to.
-pub(crate) const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../../migrations/sqlite/0002_api_keys.sql")),
+];
 
 /// Brings the schema up to date. Refuses a database from a newer Junction.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {

@@ -1,6 +1,7 @@
 //! The SQLite backend: one file, WAL, `synchronous=FULL`, one writer thread
 //! with group commit ([`writer`]), and a small pool of read connections.
 
+mod api_keys;
 mod checkpointer;
 mod idempotency;
 mod migrate;
@@ -22,9 +23,9 @@ use tokio::sync::Notify;
 
 use self::{checkpointer::Checkpointer, queue::Settle, readers::Readers, writer::Writer};
 use crate::{
-    Appended, Attempt, AttemptReport, Claimed, Clock, IdempotencyBegin, Job, JobId, Lease, NewRecord, Page,
-    PageRequest, QueueDepth, Record, RecordFilter, RecordId, Result, Retention, Store, StoredResponse,
-    SweepReport, Timestamp,
+    ApiKey, Appended, Attempt, AttemptReport, Claimed, Clock, IdempotencyBegin, Job, JobId, Lease, NewApiKey,
+    NewRecord, Page, PageRequest, QueueDepth, Record, RecordFilter, RecordId, Result, Retention, Store,
+    StoredResponse, SweepReport, Timestamp,
 };
 
 /// Tuning of the SQLite backend.
@@ -179,6 +180,20 @@ impl Store for SqliteStore {
     async fn sweep(&self, retention: &Retention) -> Result<SweepReport> {
         let (now, retention) = (self.now(), *retention);
         self.writer.write(false, move |conn| records::sweep(conn, now, &retention)).await
+    }
+
+    async fn api_key_create(&self, key: &NewApiKey) -> Result<ApiKey> {
+        let (now, key) = (self.now(), key.clone());
+        self.writer.write(false, move |conn| api_keys::create(conn, now, &key)).await
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKey>> {
+        self.readers.read(api_keys::list).await
+    }
+
+    async fn api_key_revoke(&self, id: &str) -> Result<bool> {
+        let (now, id) = (self.now(), id.to_owned());
+        self.writer.write(false, move |conn| api_keys::revoke(conn, now, &id)).await
     }
 
     async fn queue_depths(&self) -> Result<Vec<QueueDepth>> {

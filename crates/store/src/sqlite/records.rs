@@ -101,8 +101,22 @@ pub(crate) fn record(conn: &Connection, id: RecordId) -> Result<Option<Record>> 
     rows.next()?.map(rows::record).transpose()
 }
 
+/// A [`RecordFilter::meta`] condition; binds the field name, then the value.
+///
+/// `json_each` finds the field by comparing names, so no name (quotes, dots,
+/// SQL) is ever parsed as a JSON path. A string compares as its value; a
+/// number or boolean as its JSON text, which `->` returns verbatim through
+/// the element's `fullkey` (which SQLite quotes and escapes itself). On an
+/// array `meta`, `key` is an integer index and never equals the bound text.
+const META_FIELD_EQUALS: &str = " AND EXISTS (SELECT 1 FROM json_each(records.meta) AS field \
+     WHERE field.key = ? AND field.type IN ('text', 'integer', 'real', 'true', 'false') \
+     AND CASE field.type WHEN 'text' THEN field.value ELSE records.meta -> field.fullkey END = ?)";
+
 pub(crate) fn records(conn: &Connection, filter: &RecordFilter, page: PageRequest) -> Result<Page<Record>> {
     let limit = page.limit.clamp(1, 1000);
+    if filter.matches_nothing() {
+        return Ok(Page { items: Vec::new(), next: None });
+    }
     let mut sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE 1 = 1");
     let mut args: Vec<Value> = Vec::new();
     if let Some(kind) = filter.kind {
@@ -120,6 +134,15 @@ pub(crate) fn records(conn: &Connection, filter: &RecordFilter, page: PageReques
     if let Some(since) = filter.since {
         sql.push_str(" AND created_at >= ?");
         args.push(since.0.into());
+    }
+    if let Some(until) = filter.until {
+        sql.push_str(" AND created_at < ?");
+        args.push(until.0.into());
+    }
+    for (field, value) in &filter.meta {
+        sql.push_str(META_FIELD_EQUALS);
+        args.push(field.clone().into());
+        args.push(value.clone().into());
     }
     if let Some(after) = page.after {
         sql.push_str(" AND id < ?");

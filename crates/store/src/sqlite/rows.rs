@@ -5,7 +5,7 @@ use rusqlite::Row;
 use uuid::Uuid;
 
 use crate::{
-    Attempt, AttemptReport, Job, JobId, JobState, Record, RecordId, RecordKind, RecordStatus, Result,
+    ApiKey, Attempt, AttemptReport, Job, JobId, JobState, Record, RecordId, RecordKind, RecordStatus, Result,
     StoreError, Timestamp, model::headers_from_json,
 };
 
@@ -16,6 +16,9 @@ pub(crate) const RECORD_COLUMNS: &str =
 /// Columns of `jobs`, in the order [`job`] reads them.
 pub(crate) const JOB_COLUMNS: &str =
     "id, record_id, target, state, lease_owner, attempts, due_at, created_at, last_error";
+
+/// Columns of `api_keys`, in the order [`api_key`] reads them.
+pub(crate) const API_KEY_COLUMNS: &str = "id, scope, hash, created_at, revoked_at";
 
 fn uuid(text: &str) -> Result<Uuid> {
     Uuid::parse_str(text).map_err(|e| StoreError::Corrupt(format!("id {text:?}: {e}")))
@@ -62,6 +65,16 @@ pub(crate) fn attempt(row: &Row<'_>) -> Result<Attempt> {
             error: row.get(5)?,
             response_excerpt: row.get(6)?,
         },
+    })
+}
+
+pub(crate) fn api_key(row: &Row<'_>) -> Result<ApiKey> {
+    Ok(ApiKey {
+        id: row.get(0)?,
+        scope: row.get(1)?,
+        hash: row.get(2)?,
+        created_at: Timestamp(row.get(3)?),
+        revoked_at: row.get::<_, Option<i64>>(4)?.map(Timestamp),
     })
 }
 
