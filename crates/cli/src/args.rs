@@ -24,6 +24,56 @@ pub(crate) enum Command {
     Schema,
     /// Re-drive the forwards of a source's events received since a time.
     Replay(ReplayArgs),
+    /// Create, list and revoke management API keys (stored hashed in the manifest's storage).
+    Keys(KeysArgs),
+    /// Show the dependencies and queues of a running server, as tables.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeysArgs {
+    #[command(subcommand)]
+    pub(crate) command: KeysCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Create a key and print it, alone on its stdout line; it is not shown again.
+    Create {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// What the key may do: read (GETs), write (also retries and replays) or admin (also the audit log).
+        #[arg(long, value_parser = parse_scope)]
+        scope: junction_identity::Scope,
+    },
+    /// List active keys: `ID SCOPE CREATED`, one per line (never the key itself).
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Revoke a key by its id; servers refuse it within seconds.
+    Revoke {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The key's id, as `keys list` prints it.
+        id: String,
+    },
+}
+
+fn parse_scope(s: &str) -> Result<junction_identity::Scope, String> {
+    s.parse().map_err(|_| format!("`{s}` is not a scope: use read, write or admin"))
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    #[command(flatten)]
+    pub(crate) config: ConfigArg,
+    /// The server's address; by default the manifest's `server.listen`.
+    #[arg(long, value_name = "URL")]
+    pub(crate) url: Option<String>,
+    /// A management API key with the read scope.
+    #[arg(long, env = "JUNCTION_API_KEY", hide_env_values = true, value_name = "KEY")]
+    pub(crate) key: String,
 }
 
 #[derive(Debug, Args)]

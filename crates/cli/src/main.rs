@@ -3,10 +3,12 @@
 
 mod args;
 mod check;
+mod keys;
 mod logging;
 mod replay;
 mod schema;
 mod serve;
+mod status;
 
 use std::process::ExitCode;
 
@@ -28,6 +30,8 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Schema => schema::run(),
         Command::Replay(args) => replay::run(&args),
+        Command::Keys(args) => keys::run(&args),
+        Command::Status(args) => status::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -71,7 +71,10 @@ impl Gateway {
         let delivery = telemetry::delivery::DeliveryMetrics::register(metrics.registry_mut());
         let ingress = telemetry::ingress::IngressMetrics::register(metrics.registry_mut());
         let queue = telemetry::queue::QueueMetrics::register(metrics.registry_mut());
-        let egress_metrics = telemetry::egress::EgressMetrics::register(metrics.registry_mut());
+        let egress_metrics = telemetry::egress::EgressMetrics::register(
+            metrics.registry_mut(),
+            manifest.dependencies.keys().map(|name| name.as_str()),
+        );
         let (audit_log, audit_entries) = audit::AuditLog::new(metrics.registry_mut());
         let egress = Egress::new(&manifest)?;
         let sources = ingress::Sources::new(&manifest)?;
@@ -86,6 +89,7 @@ impl Gateway {
             let queued = egress::QueuedCalls::new(egress.clone(), &manifest).map_err(EgressError::Client)?;
             deliverers = deliverers.with(junction_store::RecordKind::Call, queued);
         }
+        let admin = admin::Admin::new(&manifest, store.clone());
         let state = AppState::new(state::Parts {
             manifest,
             metrics,
@@ -97,6 +101,7 @@ impl Gateway {
             queue,
             egress_metrics,
             audit: audit_log,
+            admin,
         });
         Ok(Self { state, deliverers, audit: audit_entries })
     }

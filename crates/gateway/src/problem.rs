@@ -15,7 +15,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// An error answer: a stable `type`, a `title`, the `status` and a `detail`
 /// a person can act on.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// Stable URI naming the kind of problem; clients switch on this.
     #[serde(rename = "type")]
@@ -28,6 +28,7 @@ pub struct Problem {
     pub detail: String,
     /// Extra headers, such as `Retry-After`.
     #[serde(skip)]
+    #[schema(ignore)]
     headers: Vec<(header::HeaderName, HeaderValue)>,
 }
 

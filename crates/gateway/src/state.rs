@@ -9,6 +9,7 @@ use junction_manifest::Manifest;
 use junction_store::Store;
 
 use crate::{
+    admin::Admin,
     audit::AuditLog,
     egress::Egress,
     ingress::Sources,
@@ -39,6 +40,7 @@ pub(crate) struct Parts {
     pub(crate) queue: QueueMetrics,
     pub(crate) egress_metrics: EgressMetrics,
     pub(crate) audit: AuditLog,
+    pub(crate) admin: Admin,
 }
 
 impl AppState {
@@ -48,6 +50,10 @@ impl AppState {
 
     pub(crate) fn sources(&self) -> &Sources {
         &self.0.parts.sources
+    }
+
+    pub(crate) fn admin(&self) -> &Admin {
+        &self.0.parts.admin
     }
 
     pub(crate) fn audit(&self) -> &AuditLog {

@@ -20,7 +20,7 @@ const ADMIN_KEY: &str = "adm_queue_0123456789abcdef";
 
 fn manifest(upstream_port: u16) -> String {
     format!(
-        "[storage]\nlease = \"2s\"\n\n[admin]\napi_keys = [\"{ADMIN_KEY}\"]\n\n\
+        "[storage]\nlease = \"2s\"\n\n[admin]\napi_keys = [\"{ADMIN_KEY}\"]\nrate_limit = {{ requests = 100000, per = \"1s\" }}\n\n\
          [dependencies.pay]\nbase_url = \"http://127.0.0.1:{upstream_port}\"\nfallback = \"queue\"\ntimeout = \"500ms\"\n\
          retry = {{ attempts = 2, backoff = \"10ms\", max_backoff = \"300ms\" }}\n\
          breaker = {{ failure_rate = 0.5, min_calls = 20, window = \"10s\", open_for = \"500ms\" }}\n\n\

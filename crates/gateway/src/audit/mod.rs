@@ -1,6 +1,8 @@
 //! The audit log: one entry per proxied call (who, when, which dependency,
 //! method, path, status, attempts, latency, idempotency key; the request
-//! body only with `audit_bodies`, after `redact`).
+//! body only with `audit_bodies`, after `redact`), per change made through
+//! the management API (which credential, never its secret), and per
+//! refused inbound webhook.
 //!
 //! Entries are written off the request path: the handler hands an entry to a
 //! bounded queue and a background task appends them to the store, where
@@ -25,10 +27,24 @@ pub(crate) use self::redact::redact_json;
 /// Entries waiting to be written, at most.
 const QUEUE: usize = 65_536;
 
-/// One proxied call, as the audit log keeps it.
+/// What an audit entry is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum AuditKind {
+    /// A call proxied to a dependency (`topic` is the dependency).
+    Proxy,
+    /// A change made through the `/v1` management API (`topic` is `admin`).
+    Management,
+    /// An inbound webhook that was refused (`topic` is the source).
+    Webhook,
+}
+
+/// One audited action: who, what, when, outcome.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct AuditEntry {
-    pub(crate) dependency: String,
+    pub(crate) kind: AuditKind,
+    /// The dependency, source or `admin`; the store's topic of the entry.
+    pub(crate) topic: String,
     pub(crate) method: String,
     pub(crate) path: String,
     pub(crate) status: Option<u16>,
@@ -94,7 +110,7 @@ pub(crate) async fn write(
         inflight.spawn(async move {
             let record = NewRecord {
                 kind: RecordKind::Audit,
-                topic: entry.dependency.clone(),
+                topic: entry.topic.clone(),
                 dedupe_key: None,
                 headers: Vec::new(),
                 body: entry.body.clone().unwrap_or_default(),

@@ -30,7 +30,7 @@ use super::{
     target::{TargetError, upstream_uri},
 };
 use crate::{
-    audit::{AuditEntry, redact_json},
+    audit::{AuditEntry, AuditKind, redact_json},
     problem::Problem,
     server::read_body,
     state::AppState,
@@ -79,7 +79,8 @@ pub(crate) async fn forward(
             metrics.finished(name, Outcome::Rejected, None, 0, started.elapsed());
             let path = request.uri().path_and_query().map_or_else(String::new, |p| p.to_string());
             state.audit().record(AuditEntry {
-                dependency: name.to_owned(),
+                kind: AuditKind::Proxy,
+                topic: name.to_owned(),
                 method: request.method().to_string(),
                 path,
                 status: Some(503),
@@ -127,7 +128,8 @@ pub(crate) async fn forward(
     policies.budget.deposit();
     let method = parts.method.clone();
     let audit = AuditEntry {
-        dependency: name.to_owned(),
+        kind: AuditKind::Proxy,
+        topic: name.to_owned(),
         method: method.to_string(),
         path: match &request_query {
             Some(q) => format!("{rest}?{q}"),

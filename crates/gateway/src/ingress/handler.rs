@@ -1,10 +1,13 @@
 //! `POST /webhooks/{source}`: verify → dedupe → commit → answer.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::{
+    net::SocketAddr,
+    time::{Instant, SystemTime, UNIX_EPOCH},
+};
 
 use axum::{
     Json,
-    extract::{Path, Request, State},
+    extract::{ConnectInfo, Path, Request, State},
     response::{IntoResponse, Response},
 };
 use http::{HeaderMap, StatusCode, header};
@@ -14,7 +17,12 @@ use junction_store::{Clock, NewJob, NewRecord, RecordKind, SystemClock};
 use serde_json::json;
 
 use super::sources::SourceRuntime;
-use crate::{problem::Problem, server::read_body, state::AppState};
+use crate::{
+    audit::{AuditEntry, AuditKind},
+    problem::Problem,
+    server::read_body,
+    state::AppState,
+};
 
 /// Headers never stored with an event: connection-level fields, and
 /// credentials some providers put on the webhook URL.
@@ -36,8 +44,10 @@ const NOT_STORED: [&str; 12] = [
 pub(crate) async fn receive(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
+    let started = Instant::now();
     let metrics = state.ingress_metrics();
     let Some(source) = state.sources().get(&name) else {
         let shown: String = name.chars().take(64).collect();
@@ -61,6 +71,25 @@ pub(crate) async fn receive(
         Ok(verified) => verified,
         Err(rejection) => {
             metrics.rejected(&name, reason(&rejection));
+            // Refusals are audited (accepted events are their own durable record, `/v1/events`).
+            state.audit().record(AuditEntry {
+                kind: AuditKind::Webhook,
+                topic: name.clone(),
+                method: parts.method.to_string(),
+                path: parts.uri.path().to_owned(),
+                status: Some(401),
+                outcome: reason(&rejection),
+                attempts: 0,
+                latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+                caller: peer.ip().to_string(),
+                request_id: parts
+                    .headers
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+                idempotency_key: None,
+                body: None,
+            });
             return Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "signature-invalid",

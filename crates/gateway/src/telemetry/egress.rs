@@ -1,7 +1,7 @@
 //! Egress metrics per dependency: calls by outcome and status class,
 //! attempts and retries, latency, breaker state, refusals.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use http::StatusCode;
 use junction_policy::BreakerState;
@@ -10,6 +10,8 @@ use prometheus_client::{
     metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
     registry::Registry,
 };
+
+use super::live::{LiveFigures, LiveStats};
 
 /// How a proxied call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,11 +80,12 @@ pub struct EgressMetrics {
     budget_exhausted: Family<DependencyLabels, Counter>,
     duration: Family<DependencyLabels, Histogram>,
     breaker: Family<DependencyLabels, Gauge>,
+    live: Arc<LiveStats>,
 }
 
 impl EgressMetrics {
-    /// Registers the egress metrics.
-    pub fn register(registry: &mut Registry) -> Self {
+    /// Registers the egress metrics of these dependencies.
+    pub fn register<'a>(registry: &mut Registry, dependencies: impl IntoIterator<Item = &'a str>) -> Self {
         let this = Self {
             calls: Family::default(),
             attempts: Family::default(),
@@ -94,6 +97,7 @@ impl EgressMetrics {
                 ])
             }),
             breaker: Family::default(),
+            live: Arc::new(LiveStats::new(dependencies)),
         };
         registry.register(
             "egress_calls",
@@ -158,6 +162,14 @@ impl EgressMetrics {
         let labels = CallLabels { dependency: dependency.to_owned(), outcome: outcome.label(), status_class };
         self.calls.get_or_create(&labels).inc();
         self.duration.get_or_create(&Self::labels(dependency)).observe(took.as_secs_f64());
+        let failed =
+            matches!(outcome, Outcome::ServerError | Outcome::Error | Outcome::BreakerOpen | Outcome::Queued);
+        self.live.record(dependency, failed, took);
+    }
+
+    /// The last five minutes of `dependency`.
+    pub(crate) fn live(&self, dependency: &str) -> Option<LiveFigures> {
+        self.live.figures(dependency)
     }
 
     pub(crate) fn breaker(&self, dependency: &str, state: BreakerState) {

@@ -4,6 +4,7 @@ pub mod delivery;
 pub mod egress;
 pub mod http;
 pub mod ingress;
+pub(crate) mod live;
 mod process;
 pub mod queue;
 

@@ -2,9 +2,12 @@
 //! few seconds rather than at scrape time, since reading the store is async
 //! and not free.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, RwLock},
+    time::Duration,
+};
 
-use junction_store::Store;
+use junction_store::{QueueDepth, Store};
 use prometheus_client::{
     encoding::EncodeLabelSet,
     metrics::{family::Family, gauge::Gauge},
@@ -27,6 +30,8 @@ pub struct QueueLabels {
 #[derive(Debug, Clone)]
 pub struct QueueMetrics {
     jobs: Family<QueueLabels, Gauge>,
+    /// The last depths read, for the management API (no store query per request).
+    latest: Arc<RwLock<Arc<Vec<QueueDepth>>>>,
 }
 
 impl QueueMetrics {
@@ -34,7 +39,12 @@ impl QueueMetrics {
     pub fn register(registry: &mut Registry) -> Self {
         let jobs = Family::<QueueLabels, Gauge>::default();
         registry.register("queue_jobs", "Delivery jobs by kind, topic and state (the backlog)", jobs.clone());
-        Self { jobs }
+        Self { jobs, latest: Arc::default() }
+    }
+
+    /// The depths read last (at most a few seconds old; empty before the first read).
+    pub(crate) fn latest(&self) -> Arc<Vec<QueueDepth>> {
+        self.latest.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Refreshes the gauges until `stop` is cancelled.
@@ -43,13 +53,14 @@ impl QueueMetrics {
             match store.queue_depths().await {
                 Ok(depths) => {
                     self.jobs.clear();
-                    for d in depths {
+                    for d in &depths {
                         let kind = d.kind.as_str();
                         for (state, count) in [("ready", d.ready), ("leased", d.leased), ("dead", d.dead)] {
                             let labels = QueueLabels { kind, topic: d.topic.clone(), state };
                             self.jobs.get_or_create(&labels).set(i64::try_from(count).unwrap_or(i64::MAX));
                         }
                     }
+                    *self.latest.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(depths);
                 }
                 Err(error) => tracing::warn!(%error, "Cannot read queue depths for metrics."),
             }
