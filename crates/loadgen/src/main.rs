@@ -5,7 +5,7 @@
 //! schedule, so latency can be measured at a chosen load.
 //!
 //! ```text
-//! junction-load get URL [--concurrency 64] [--seconds 10] [--rate 0]
+//! junction-load get URL [--bearer TOKEN] [--concurrency 64] [--seconds 10] [--rate 0]
 //! junction-load stripe URL --secret whsec_... [--concurrency 64] [--seconds 10] [--rate 0] [--body-bytes 1024]
 //! junction-load upstream [--port 0]
 //! ```
@@ -55,6 +55,9 @@ enum Mode {
     Get {
         /// Target URL.
         url: String,
+        /// Sent as `Authorization: Bearer TOKEN` (for the management API).
+        #[arg(long, value_name = "TOKEN")]
+        bearer: Option<String>,
     },
     /// Stripe-signed webhooks with unique event ids, `POST URL`.
     Stripe {
@@ -138,8 +141,12 @@ async fn worker(client: HttpClient, mode: Arc<Mode>, id: u64, mut pace: Pace, un
         }
         n += 1;
         let request = match mode.as_ref() {
-            Mode::Get { url } => {
-                Request::get(url.as_str()).body(Full::new(Bytes::new())).expect("a valid request")
+            Mode::Get { url, bearer } => {
+                let mut request = Request::get(url.as_str());
+                if let Some(token) = bearer {
+                    request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+                }
+                request.body(Full::new(Bytes::new())).expect("a valid request")
             }
             Mode::Stripe { url, secret, body_bytes } => stripe_request(url, secret, n, *body_bytes),
             Mode::Upstream { .. } => unreachable!("the upstream mode sends no load"),
