@@ -422,3 +422,130 @@ async fn openapi_is_public_and_status_prints_tables() {
     assert_eq!(denied.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&denied.stderr).contains("401"));
 }
+
+/// An identity provider for the test: one Ed25519 key, its JWKS served on
+/// loopback (which can be taken down), tokens signed with it.
+mod idp {
+    use std::{
+        net::SocketAddr,
+        sync::{
+            Arc,
+            atomic::{AtomicBool, Ordering},
+        },
+    };
+
+    use axum::{Router, http::StatusCode, response::IntoResponse, routing::get};
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+    use ring::{
+        rand::SystemRandom,
+        signature::{Ed25519KeyPair, KeyPair},
+    };
+    use serde_json::{Value, json};
+
+    pub struct Idp {
+        pub addr: SocketAddr,
+        key: Arc<Ed25519KeyPair>,
+        pub down: Arc<AtomicBool>,
+    }
+
+    impl Idp {
+        pub async fn start() -> Self {
+            let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
+            let key = Arc::new(Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap());
+            let jwks = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k1", "alg": "EdDSA",
+                "x": B64.encode(key.public_key().as_ref())}]})
+            .to_string();
+            let down = Arc::new(AtomicBool::new(false));
+            let flag = down.clone();
+            let app = Router::new().route(
+                "/jwks",
+                get(move || {
+                    let (jwks, flag) = (jwks.clone(), flag.clone());
+                    async move {
+                        if flag.load(Ordering::SeqCst) {
+                            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+                        }
+                        ([("content-type", "application/json")], jwks).into_response()
+                    }
+                }),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+            Self { addr, key, down }
+        }
+
+        pub fn token(&self, kid: &str, claims: &Value) -> String {
+            let header = B64.encode(json!({"alg": "EdDSA", "typ": "JWT", "kid": kid}).to_string());
+            let payload = B64.encode(claims.to_string());
+            let signing_input = format!("{header}.{payload}");
+            let signature = B64.encode(self.key.sign(signing_input.as_bytes()).as_ref());
+            format!("{signing_input}.{signature}")
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwts_from_the_identity_provider_carry_their_scopes() {
+    use reqwest::Method as M;
+    let idp = idp::Idp::start().await;
+    let jwt = format!(
+        "jwt = {{ issuer = \"https://idp.test/\", audience = \"junction\", jwks_url = \"http://{}/jwks\" }}\n",
+        idp.addr
+    );
+    let gateway = start(manifest(&jwt)).await;
+    let id = event(&gateway, 1).await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let claims = |scope: &str| {
+        serde_json::json!({"iss": "https://idp.test/", "aud": "junction", "sub": "svc-billing",
+            "exp": now + 600, "iat": now, "scope": scope})
+    };
+
+    let reader = idp.token("k1", &claims("openid read"));
+    assert_eq!(status(M::GET, &gateway, "/v1/dependencies", Some(&reader)).await, 200);
+    let forbidden = call(M::POST, &gateway, &format!("/v1/events/{id}/replay"), Some(&reader)).await;
+    assert_eq!(forbidden.status(), 403);
+    let writer = idp.token("k1", &claims("write"));
+    assert_eq!(status(M::POST, &gateway, &format!("/v1/events/{id}/replay"), Some(&writer)).await, 202);
+
+    let mut expired = claims("admin");
+    expired["exp"] = serde_json::json!(now - 3600);
+    let mut wrong_audience = claims("admin");
+    wrong_audience["aud"] = serde_json::json!("someone-else");
+    let no_scope = claims("openid profile");
+    for (what, token) in [
+        ("expired", idp.token("k1", &expired)),
+        ("wrong audience", idp.token("k1", &wrong_audience)),
+        ("unknown kid", idp.token("k9", &claims("admin"))),
+        ("no junction scope", idp.token("k1", &no_scope)),
+    ] {
+        let response = call(M::GET, &gateway, "/v1/dependencies", Some(&token)).await;
+        assert_eq!(response.status(), 401, "{what}");
+        let body = response.text().await.unwrap();
+        assert!(!body.contains(&token), "{what}: the token is not echoed");
+    }
+
+    // Management actions by a JWT are audited under its subject.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log: Value = call(M::GET, &gateway, "/v1/audit?caller=jwt:svc-billing", Some(ADMIN_KEY))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if log["data"].as_array().unwrap().len() == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no audit entry for the JWT caller: {log}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // With the identity provider down, a token naming a key not yet known cannot be checked: 503, not 401.
+    idp.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(6)).await; // past the refetch interval
+    let unknown = call(M::GET, &gateway, "/v1/dependencies", Some(&idp.token("k2", &claims("read")))).await;
+    assert_eq!(unknown.status(), 503);
+    assert!(unknown.headers().contains_key("retry-after"));
+    // Keys already fetched keep working.
+    assert_eq!(status(M::GET, &gateway, "/v1/dependencies", Some(&reader)).await, 200);
+}
