@@ -302,6 +302,26 @@ pub async fn idempotency_keys(h: &Harness) {
     assert_eq!(s.idempotency_begin("api", "k1", "fp2", ttl).await.unwrap(), IdempotencyBegin::Started);
     s.idempotency_abandon("api", "k1").await.unwrap();
     assert_eq!(s.idempotency_begin("api", "k1", "fp3", ttl).await.unwrap(), IdempotencyBegin::Started);
+    // A holder that crashed leaves the key started; after the timeout it is free again.
+    let day = Duration::from_secs(86_400);
+    assert_eq!(s.idempotency_begin("api", "k2", "fp1", day).await.unwrap(), IdempotencyBegin::Started);
+    h.clock.advance(crate::IDEMPOTENCY_STARTED_TIMEOUT - Duration::from_secs(1));
+    assert_eq!(s.idempotency_begin("api", "k2", "fp2", day).await.unwrap(), IdempotencyBegin::InProgress);
+    h.clock.advance(Duration::from_secs(1));
+    assert_eq!(s.idempotency_begin("api", "k2", "fp2", day).await.unwrap(), IdempotencyBegin::Started);
+    // A completed key is not subject to that timeout.
+    s.idempotency_complete(
+        "api",
+        "k2",
+        &StoredResponse { status: 200, headers: Vec::new(), body: Bytes::new() },
+    )
+    .await
+    .unwrap();
+    h.clock.advance(Duration::from_secs(3600));
+    assert!(matches!(
+        s.idempotency_begin("api", "k2", "fp2", day).await.unwrap(),
+        IdempotencyBegin::Completed(_)
+    ));
 }
 
 /// Retention removes finished records and old audit entries, keeps the rest.

@@ -30,6 +30,10 @@ pub use crate::{
     model::*,
 };
 
+/// A started idempotency key neither completed nor abandoned within this
+/// long is free again: its holder is taken to have crashed.
+pub const IDEMPOTENCY_STARTED_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Result of store operations.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -81,7 +85,10 @@ pub trait Store: Send + Sync + 'static {
     /// The attempts of a job, oldest first.
     async fn attempts(&self, job: JobId) -> Result<Vec<Attempt>>;
 
-    /// Starts (or finds) the idempotent handling of `key` in `scope`.
+    /// Starts (or finds) the idempotent handling of `key` in `scope`. A
+    /// completed key is kept for `ttl`; a started one that is neither
+    /// completed nor abandoned within [`IDEMPOTENCY_STARTED_TIMEOUT`] may be
+    /// started again.
     async fn idempotency_begin(
         &self,
         scope: &str,

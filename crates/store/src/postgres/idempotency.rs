@@ -27,12 +27,18 @@ impl PostgresStore {
     ) -> Result<IdempotencyBegin> {
         let now = self.now();
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND expires_at <= $3")
-            .bind(scope)
-            .bind(key)
-            .bind(now.millis())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 \
+             AND (expires_at <= $3 OR (state = 'started' AND created_at <= $4))",
+        )
+        .bind(scope)
+        .bind(key)
+        .bind(now.millis())
+        .bind(
+            now.millis() - i64::try_from(crate::IDEMPOTENCY_STARTED_TIMEOUT.as_millis()).unwrap_or(i64::MAX),
+        )
+        .execute(&mut *tx)
+        .await?;
         for _ in 0..BEGIN_TRIES {
             let inserted = sqlx::query(
                 "INSERT INTO idempotency_keys (scope, key, fingerprint, state, created_at, expires_at) \

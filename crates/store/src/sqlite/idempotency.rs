@@ -18,8 +18,12 @@ pub(crate) fn begin(
     fingerprint: &str,
     ttl: Duration,
 ) -> Result<IdempotencyBegin> {
-    conn.prepare_cached("DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2 AND expires_at <= ?3")?
-        .execute(params![scope, key, now.0])?;
+    let stale = now.0 - i64::try_from(crate::IDEMPOTENCY_STARTED_TIMEOUT.as_millis()).unwrap_or(i64::MAX);
+    conn.prepare_cached(
+        "DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2
+         AND (expires_at <= ?3 OR (state = 'started' AND created_at <= ?4))",
+    )?
+    .execute(params![scope, key, now.0, stale])?;
     type Row = (String, String, Option<u16>, Option<String>, Option<Vec<u8>>);
     let existing: Option<Row> = conn
         .prepare_cached(
