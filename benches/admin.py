@@ -8,25 +8,11 @@ than 1.5x /healthz, i.e. healthz rps / dependencies rps <= 1.5.
     cargo build --release -p junction -p junction-loadgen
     python3 benches/admin.py [seconds] [runs]
 """
-import os
-import re
-import subprocess
 import sys
-import tempfile
-import time
 
-from processes import free_port, ready
+from processes import load, serving
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-JUNCTION = os.path.join(ROOT, "target", "release", "junction")
-LOAD = os.path.join(ROOT, "target", "release", "junction-load")
 KEY = "bench_admin_key_0123456789abcdef"
-
-
-def load(args, seconds):
-    out = subprocess.run([LOAD, *args, "--concurrency", "64", "--seconds", str(seconds)],
-                         check=True, capture_output=True, text=True).stdout.strip()
-    return out, dict((k, float(v)) for k, v in re.findall(r"(\w+)=([\d.]+)", out))
 
 
 def manifest(port):
@@ -41,30 +27,15 @@ def manifest(port):
 def main():
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 10
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-    with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        config = os.path.join(tmp, "junction.toml")
-        with open(config, "w") as f:
-            f.write(manifest(port))
-        proc = subprocess.Popen([JUNCTION, "serve", "--config", config, "--log-level", "warn"], cwd=tmp)
-        try:
-            deadline = time.time() + 10
-            while not ready(port):
-                if time.time() > deadline:
-                    sys.exit("junction did not become ready")
-                time.sleep(0.01)
-            base = f"http://127.0.0.1:{port}"
-            for run in range(runs):
-                health_line, health = load(["get", f"{base}/healthz"], seconds)
-                deps_line, deps = load(["get", f"{base}/v1/dependencies", "--bearer", KEY], seconds)
-                print(f"run {run + 1}")
-                print(f"  GET /healthz:                  {health_line}")
-                print(f"  GET /v1/dependencies (bearer): {deps_line}")
-                print(f"  cost ratio (healthz rps / dependencies rps): {health['rps'] / deps['rps']:.2f}x "
-                      f"(goal <= 1.5x); errors: {int(deps['errors'])}")
-        finally:
-            proc.terminate()
-            proc.wait()
+    with serving(manifest) as base:
+        for run in range(runs):
+            health_line, health = load(["get", f"{base}/healthz"], seconds)
+            deps_line, deps = load(["get", f"{base}/v1/dependencies", "--bearer", KEY], seconds)
+            print(f"run {run + 1}")
+            print(f"  GET /healthz:                  {health_line}")
+            print(f"  GET /v1/dependencies (bearer): {deps_line}")
+            print(f"  cost ratio (healthz rps / dependencies rps): {health['rps'] / deps['rps']:.2f}x "
+                  f"(goal <= 1.5x); errors: {int(deps['errors'])}")
 
 
 if __name__ == "__main__":

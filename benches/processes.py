@@ -1,5 +1,13 @@
-"""Ports and readiness probes shared by the benchmark scripts."""
+"""Ports, readiness probes, the load generator and a scratch server, shared
+by the benchmark scripts."""
+import contextlib
+import os
+import re
 import socket
+import subprocess
+import sys
+import tempfile
+import time
 
 
 def free_port():
@@ -17,3 +25,36 @@ def ready(port, path="/readyz"):
             return s.recv(12).startswith(b"HTTP/1.1 200")
     except OSError:
         return False
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+JUNCTION = os.path.join(ROOT, "target", "release", "junction")
+LOAD = os.path.join(ROOT, "target", "release", "junction-load")
+
+
+def load(args, seconds, concurrency=64):
+    """Runs `junction-load ARGS` closed-loop; its summary line and figures."""
+    out = subprocess.run([LOAD, *args, "--concurrency", str(concurrency), "--seconds", str(seconds)],
+                         check=True, capture_output=True, text=True).stdout.strip()
+    return out, dict((k, float(v)) for k, v in re.findall(r"(\w+)=([\d.]+)", out))
+
+
+@contextlib.contextmanager
+def serving(manifest):
+    """`junction serve` on `manifest(port)` in a scratch folder, ready; yields its base URL."""
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        config = os.path.join(tmp, "junction.toml")
+        with open(config, "w") as f:
+            f.write(manifest(port))
+        proc = subprocess.Popen([JUNCTION, "serve", "--config", config, "--log-level", "warn"], cwd=tmp)
+        try:
+            deadline = time.time() + 10
+            while not ready(port):
+                if time.time() > deadline:
+                    sys.exit("junction did not become ready")
+                time.sleep(0.01)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait()
