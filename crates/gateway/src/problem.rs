@@ -70,7 +70,10 @@ impl Problem {
         )
     }
 
-    /// The request body is larger than `server.max_body`.
+    /// The request body is larger than `server.max_body`. The rest of the
+    /// body is not read, so the connection cannot carry another request: it
+    /// is closed, and `Connection: close` tells the client not to reuse it
+    /// (a pooled client would otherwise send its next request into it).
     pub fn payload_too_large(limit: u64) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -78,6 +81,7 @@ impl Problem {
             "Payload Too Large",
             format!("The request body is larger than the limit of {limit} bytes (`server.max_body`)."),
         )
+        .with_header(header::CONNECTION, HeaderValue::from_static("close"))
     }
 
     /// Something failed inside Junction; details are in the log under the request id.

@@ -54,6 +54,7 @@ async fn serves_health_metrics_problems_and_drains_on_sigterm() {
     // Over max_body: refused from Content-Length, and cut off when chunked.
     let big = vec![b'x'; 4096];
     let over = http.post(gateway.url("/proxy/slow/echo")).body(big.clone()).send().await.unwrap();
+    assert_eq!(over.headers()["connection"], "close", "the unread body makes the connection unusable");
     problem(over, 413, "payload-too-large").await;
     let chunks = futures_stream(big);
     let over =
