@@ -11,11 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{
-    paging::{self, ApiQuery},
-    store_failed,
-};
-use crate::{problem::Problem, state::AppState};
+use super::paging::{self, ApiQuery};
+use crate::{audit::AuditKind, problem::Problem, state::AppState};
 
 /// Filters and cursor of the audit log.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -28,7 +25,7 @@ pub(crate) struct AuditQuery {
     #[param(format = DateTime)]
     until: Option<String>,
     /// Only entries of this kind.
-    #[param(value_type = Option<AuditKindParam>)]
+    #[param(value_type = Option<AuditKind>)]
     kind: Option<String>,
     /// Only calls to this dependency.
     #[param(max_length = 200)]
@@ -50,19 +47,6 @@ pub(crate) struct AuditQuery {
     limit: Option<String>,
 }
 
-/// What an entry is about.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-#[schema(as = AuditKind)]
-pub(crate) enum AuditKindParam {
-    /// A call proxied to a dependency.
-    Proxy,
-    /// A change made through this API.
-    Management,
-    /// An inbound webhook that was refused.
-    Webhook,
-}
-
 /// One audited action.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct AuditEntryView {
@@ -70,8 +54,7 @@ pub(crate) struct AuditEntryView {
     id: String,
     /// When it happened, in milliseconds since the Unix epoch.
     at_ms: i64,
-    #[schema(value_type = AuditKindParam)]
-    kind: String,
+    kind: AuditKind,
     /// The dependency, source, or `admin` for management actions.
     topic: String,
     /// The dependency, for proxied calls.
@@ -123,10 +106,10 @@ pub(crate) async fn list(
 ) -> Result<Response, Problem> {
     let page = paging::page(q.after.as_deref(), q.limit.as_deref(), 100)?;
     let mut meta = Vec::new();
-    match q.kind.as_deref() {
-        None => {}
-        Some(kind @ ("proxy" | "management" | "webhook")) => meta.push(("kind".to_owned(), kind.to_owned())),
-        Some(_) => return Err(paging::invalid_query("`kind` must be proxy, management or webhook")),
+    if let Some(kind) = q.kind.as_deref() {
+        let kind = AuditKind::parse(kind)
+            .ok_or_else(|| paging::invalid_query("`kind` must be proxy, management or webhook"))?;
+        meta.push(("kind".to_owned(), kind.as_str().to_owned()));
     }
     let dependency = paging::text("dependency", q.dependency.as_deref())?;
     let source = paging::text("source", q.source.as_deref())?;
@@ -134,11 +117,11 @@ pub(crate) async fn list(
         // Filters combine with AND: no entry is both a proxied call and a refused webhook.
         (Some(_), Some(_)) => return Ok(Json(AuditPage { data: Vec::new(), next: None }).into_response()),
         (Some(dependency), None) => {
-            meta.push(("kind".to_owned(), "proxy".to_owned()));
+            meta.push(("kind".to_owned(), AuditKind::Proxy.as_str().to_owned()));
             Some(dependency.to_owned())
         }
         (None, Some(source)) => {
-            meta.push(("kind".to_owned(), "webhook".to_owned()));
+            meta.push(("kind".to_owned(), AuditKind::Webhook.as_str().to_owned()));
             Some(source.to_owned())
         }
         (None, None) => None,
@@ -160,24 +143,21 @@ pub(crate) async fn list(
         meta,
         ..Default::default()
     };
-    let page = state.store().records(&filter, page).await.map_err(|e| store_failed(&e))?;
-    Ok(Json(AuditPage {
-        data: page.items.iter().map(view).collect(),
-        next: page.next.map(|id| id.to_string()),
-    })
-    .into_response())
+    let (data, next) = paging::fetch(&state, &filter, page, view).await?;
+    Ok(Json(AuditPage { data, next }).into_response())
 }
 
 fn view(record: &Record) -> AuditEntryView {
     let meta = &record.meta;
     let text = |key: &str| meta.get(key).and_then(Value::as_str).map(str::to_owned);
     // Entries written before `kind` existed were all proxied calls.
-    let kind = text("kind").unwrap_or_else(|| "proxy".to_owned());
+    let kind =
+        meta.get("kind").and_then(Value::as_str).and_then(AuditKind::parse).unwrap_or(AuditKind::Proxy);
     AuditEntryView {
         id: record.id.to_string(),
         at_ms: record.created_at.millis(),
-        dependency: (kind == "proxy").then(|| record.topic.clone()),
-        source: (kind == "webhook").then(|| record.topic.clone()),
+        dependency: (kind == AuditKind::Proxy).then(|| record.topic.clone()),
+        source: (kind == AuditKind::Webhook).then(|| record.topic.clone()),
         kind,
         topic: record.topic.clone(),
         caller: text("caller").unwrap_or_default(),

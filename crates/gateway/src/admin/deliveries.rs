@@ -121,12 +121,8 @@ pub(crate) async fn list(
     let page = paging::page(q.after.as_deref(), q.limit.as_deref(), 50)?;
     let topic = paging::text("dependency", q.dependency.as_deref())?.map(str::to_owned);
     let filter = RecordFilter { kind: Some(RecordKind::Call), topic, status, ..Default::default() };
-    let page = state.store().records(&filter, page).await.map_err(|e| store_failed(&e))?;
-    Ok(Json(DeliveryPage {
-        data: page.items.iter().map(summary).collect(),
-        next: page.next.map(|id| id.to_string()),
-    })
-    .into_response())
+    let (data, next) = paging::fetch(&state, &filter, page, summary).await?;
+    Ok(Json(DeliveryPage { data, next }).into_response())
 }
 
 /// One queued call with its attempt log.

@@ -172,12 +172,8 @@ pub(crate) async fn list(
         since: paging::time("since", q.since.as_deref())?,
         ..Default::default()
     };
-    let page = state.store().records(&filter, page).await.map_err(|e| store_failed(&e))?;
-    Ok(Json(EventPage {
-        data: page.items.iter().map(summary).collect(),
-        next: page.next.map(|id| id.to_string()),
-    })
-    .into_response())
+    let (data, next) = paging::fetch(&state, &filter, page, summary).await?;
+    Ok(Json(EventPage { data, next }).into_response())
 }
 
 /// An event with its forwards and their attempts.

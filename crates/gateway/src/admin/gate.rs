@@ -29,7 +29,7 @@ pub(crate) const AUDIT_TOPIC: &str = "admin";
 pub(crate) async fn gate(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Response {
     let started = Instant::now();
@@ -59,7 +59,6 @@ pub(crate) async fn gate(
                 let needed = required_scope(&request);
                 if caller.scope.allows(needed) {
                     let audited = mutating(request.method()).then(|| Pending::new(&request, &caller));
-                    request.extensions_mut().insert(caller.clone());
                     let response = idempotency::guard(&state, &caller, request, next).await;
                     if let Some(pending) = audited {
                         pending.finish(&state, response.status(), started);

@@ -4,11 +4,11 @@
 
 use axum::extract::{FromRequestParts, Query};
 use http::{StatusCode, request::Parts};
-use junction_store::{PageRequest, RecordId, Timestamp};
+use junction_store::{PageRequest, Record, RecordFilter, RecordId, Timestamp};
 use serde::de::DeserializeOwned;
 use time::format_description::well_known::Rfc3339;
 
-use crate::problem::Problem;
+use crate::{problem::Problem, state::AppState};
 
 /// Like axum's `Query`, but a query it cannot read is a problem+json 400.
 #[derive(Debug)]
@@ -50,6 +50,18 @@ pub(crate) fn page(after: Option<&str>, limit: Option<&str>, default: usize) -> 
         }
     };
     Ok(PageRequest { after, limit })
+}
+
+/// One page of the records `filter` selects, each rendered by `view`, and
+/// the cursor of the next page (what every list route answers).
+pub(crate) async fn fetch<T>(
+    state: &AppState,
+    filter: &RecordFilter,
+    page: PageRequest,
+    view: impl Fn(&Record) -> T,
+) -> Result<(Vec<T>, Option<String>), Problem> {
+    let page = state.store().records(filter, page).await.map_err(|e| super::store_failed(&e))?;
+    Ok((page.items.iter().map(view).collect(), page.next.map(|id| id.to_string())))
 }
 
 /// An RFC 3339 time such as `2026-11-25T10:00:00Z`, for `name`.

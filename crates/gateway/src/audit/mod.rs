@@ -28,7 +28,7 @@ pub(crate) use self::redact::redact_json;
 const QUEUE: usize = 65_536;
 
 /// What an audit entry is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum AuditKind {
     /// A call proxied to a dependency (`topic` is the dependency).
@@ -37,6 +37,24 @@ pub(crate) enum AuditKind {
     Management,
     /// An inbound webhook that was refused (`topic` is the source).
     Webhook,
+}
+
+impl AuditKind {
+    const ALL: [AuditKind; 3] = [AuditKind::Proxy, AuditKind::Management, AuditKind::Webhook];
+
+    /// The stored (and query) form.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            AuditKind::Proxy => "proxy",
+            AuditKind::Management => "management",
+            AuditKind::Webhook => "webhook",
+        }
+    }
+
+    /// The kind named `name`, if any.
+    pub(crate) fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
 }
 
 /// One audited action: who, what, when, outcome.
