@@ -4,9 +4,10 @@
 //!
 //! Each check takes a fresh, empty store and the [`ManualClock`] it was built
 //! with. Listing and filtering records is checked in `filters`, API keys in
-//! `api_keys`; the rest (appends, the queue, idempotency, retention) here.
+//! `api_keys`, batched appends in `batches`; the rest (appends, the queue, idempotency, retention) here.
 
 mod api_keys;
+mod batches;
 mod filters;
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
@@ -14,7 +15,7 @@ use std::{collections::HashSet, sync::Arc, time::Duration};
 use bytes::Bytes;
 use serde_json::json;
 
-pub use self::{api_keys::*, filters::*};
+pub use self::{api_keys::*, batches::*, filters::*};
 use crate::{
     AttemptReport, IdempotencyBegin, JobState, ManualClock, NewJob, NewRecord, RecordKind, RecordStatus,
     Retention, Store, StoredResponse, Timestamp,
@@ -53,7 +54,8 @@ macro_rules! conformance_suite {
             appends_wake_workers, concurrent_appends_all_commit, redrive_fences_old_leases,
             filter_until, filter_meta_fields, filter_meta_combined, filter_meta_hostile_names,
             api_keys_create_and_list, api_keys_reject_duplicates, api_keys_revoke,
-            api_keys_concurrent_creates,
+            api_keys_concurrent_creates, append_many_commits_all, append_many_dedupes,
+            append_many_wakes_workers,
         );
     };
 }

@@ -48,6 +48,13 @@ pub trait Store: Send + Sync + 'static {
     /// stored: the first one's id is returned with `duplicate = true`.
     async fn append(&self, record: NewRecord) -> Result<Appended>;
 
+    /// Commits several records (and their jobs) in one transaction: all of
+    /// them or, on an error, none. Each is deduplicated as by [`Store::append`],
+    /// also against the ones before it in `records`; the answers come in
+    /// order. For writers of many small records (the audit log), where one
+    /// transaction per record would cost more than the records.
+    async fn append_many(&self, records: Vec<NewRecord>) -> Result<Vec<Appended>>;
+
     /// Leases up to `limit` due jobs (ready, or whose lease expired) for
     /// `lease`, to `owner`. Each claim counts as an attempt. Jobs come with
     /// their records, oldest due first.

@@ -146,6 +146,10 @@ impl Store for PostgresStore {
         self.append_record(record).await
     }
 
+    async fn append_many(&self, records: Vec<NewRecord>) -> Result<Vec<Appended>> {
+        self.append_records(records).await
+    }
+
     async fn claim(&self, owner: &str, limit: usize, lease: Duration) -> Result<Vec<Claimed>> {
         self.claim_jobs(owner, limit, lease).await
     }

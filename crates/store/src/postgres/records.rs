@@ -34,78 +34,41 @@ impl PostgresStore {
     /// [`crate::Store::append`].
     pub(super) async fn append_record(&self, record: NewRecord) -> Result<Appended> {
         let now = self.now().millis();
-        let status = if record.jobs.is_empty() { RecordStatus::Stored } else { RecordStatus::Pending };
-        let headers = headers_to_json(&record.headers);
-        let meta = record.meta.to_string();
+        let wakes = !record.jobs.is_empty();
         let mut tx = self.pool.begin().await?;
-        let mut tries = 0;
-        let id = loop {
-            let id = RecordId::generate();
-            let inserted: Option<Uuid> = sqlx::query_scalar(
-                "INSERT INTO records (id, kind, topic, dedupe_key, created_at, headers, body, meta, status) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 ON CONFLICT (kind, topic, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING RETURNING id",
-            )
-            .bind(id.0)
-            .bind(record.kind.as_str())
-            .bind(&record.topic)
-            .bind(&record.dedupe_key)
-            .bind(now)
-            .bind(&headers)
-            .bind(record.body.as_ref())
-            .bind(&meta)
-            .bind(status.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            if inserted.is_some() {
-                break id;
-            }
-            let existing: Option<Uuid> = sqlx::query_scalar(
-                "SELECT id FROM records WHERE kind = $1 AND topic = $2 AND dedupe_key = $3",
-            )
-            .bind(record.kind.as_str())
-            .bind(&record.topic)
-            .bind(&record.dedupe_key)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(existing) = existing {
-                tx.commit().await?;
-                return Ok(Appended { id: RecordId(existing), duplicate: true });
-            }
-            tries += 1;
-            if tries >= DEDUPE_TRIES {
-                return Err(StoreError::Corrupt(
-                    "a duplicate record conflicted but could not be found".into(),
-                ));
-            }
-        };
-        if !record.jobs.is_empty() {
-            let ids: Vec<Uuid> = record.jobs.iter().map(|_| JobId::generate().0).collect();
-            let targets: Vec<&str> = record.jobs.iter().map(|j| j.target.as_str()).collect();
-            let due: Vec<i64> = record.jobs.iter().map(|j| j.due_at.map_or(now, |t| t.millis())).collect();
-            sqlx::query(
-                "INSERT INTO jobs (id, record_id, kind, topic, target, state, attempts, due_at, lease_owner, \
-                                   created_at, updated_at, last_error) \
-                 SELECT j.id, $1, $2, $3, j.target, 'ready', 0, j.due_at, NULL, $4, $4, NULL \
-                 FROM UNNEST($5::uuid[], $6::text[], $7::bigint[]) WITH ORDINALITY AS j(id, target, due_at, n) \
-                 ORDER BY j.n",
-            )
-            .bind(id.0)
-            .bind(record.kind.as_str())
-            .bind(&record.topic)
-            .bind(now)
-            .bind(&ids)
-            .bind(&targets)
-            .bind(&due)
-            .execute(&mut *tx)
-            .await?;
+        let appended = insert_record(&mut tx, now, &record).await?;
+        if wakes && !appended.duplicate {
             notify(&mut tx).await?;
         }
         tx.commit().await?;
-        if !record.jobs.is_empty() {
+        if wakes && !appended.duplicate {
             self.wake_local();
         }
-        Ok(Appended { id, duplicate: false })
+        Ok(appended)
+    }
+
+    /// [`crate::Store::append_many`]: one transaction for the lot.
+    pub(super) async fn append_records(&self, records: Vec<NewRecord>) -> Result<Vec<Appended>> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = self.now().millis();
+        let mut tx = self.pool.begin().await?;
+        let mut out = Vec::with_capacity(records.len());
+        let mut wakes = false;
+        for record in &records {
+            let appended = insert_record(&mut tx, now, record).await?;
+            wakes |= !record.jobs.is_empty() && !appended.duplicate;
+            out.push(appended);
+        }
+        if wakes {
+            notify(&mut tx).await?;
+        }
+        tx.commit().await?;
+        if wakes {
+            self.wake_local();
+        }
+        Ok(out)
     }
 
     /// [`crate::Store::record`].
@@ -302,6 +265,73 @@ pub(super) async fn recompute_status(conn: &mut PgConnection, record: Uuid) -> R
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Inserts one record and its jobs inside the caller's transaction, or finds
+/// the record it duplicates.
+async fn insert_record(conn: &mut PgConnection, now: i64, record: &NewRecord) -> Result<Appended> {
+    let status = if record.jobs.is_empty() { RecordStatus::Stored } else { RecordStatus::Pending };
+    let headers = headers_to_json(&record.headers);
+    let meta = record.meta.to_string();
+    let mut tries = 0;
+    let id = loop {
+        let id = RecordId::generate();
+        let inserted: Option<Uuid> = sqlx::query_scalar(
+            "INSERT INTO records (id, kind, topic, dedupe_key, created_at, headers, body, meta, status) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (kind, topic, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING RETURNING id",
+        )
+        .bind(id.0)
+        .bind(record.kind.as_str())
+        .bind(&record.topic)
+        .bind(&record.dedupe_key)
+        .bind(now)
+        .bind(&headers)
+        .bind(record.body.as_ref())
+        .bind(&meta)
+        .bind(status.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        if inserted.is_some() {
+            break id;
+        }
+        let existing: Option<Uuid> =
+            sqlx::query_scalar("SELECT id FROM records WHERE kind = $1 AND topic = $2 AND dedupe_key = $3")
+                .bind(record.kind.as_str())
+                .bind(&record.topic)
+                .bind(&record.dedupe_key)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if let Some(existing) = existing {
+            return Ok(Appended { id: RecordId(existing), duplicate: true });
+        }
+        tries += 1;
+        if tries >= DEDUPE_TRIES {
+            return Err(StoreError::Corrupt("a duplicate record conflicted but could not be found".into()));
+        }
+    };
+    if !record.jobs.is_empty() {
+        let ids: Vec<Uuid> = record.jobs.iter().map(|_| JobId::generate().0).collect();
+        let targets: Vec<&str> = record.jobs.iter().map(|j| j.target.as_str()).collect();
+        let due: Vec<i64> = record.jobs.iter().map(|j| j.due_at.map_or(now, |t| t.millis())).collect();
+        sqlx::query(
+            "INSERT INTO jobs (id, record_id, kind, topic, target, state, attempts, due_at, lease_owner, \
+                               created_at, updated_at, last_error) \
+             SELECT j.id, $1, $2, $3, j.target, 'ready', 0, j.due_at, NULL, $4, $4, NULL \
+             FROM UNNEST($5::uuid[], $6::text[], $7::bigint[]) WITH ORDINALITY AS j(id, target, due_at, n) \
+             ORDER BY j.n",
+        )
+        .bind(id.0)
+        .bind(record.kind.as_str())
+        .bind(&record.topic)
+        .bind(now)
+        .bind(&ids)
+        .bind(&targets)
+        .bind(&due)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(Appended { id, duplicate: false })
 }
 
 /// Tells every listening node that work may be due, when the caller's

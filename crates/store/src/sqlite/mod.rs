@@ -103,6 +103,18 @@ impl Store for SqliteStore {
         self.writer.write(wakes, move |conn| records::append(conn, now, &encoded)).await
     }
 
+    async fn append_many(&self, batch: Vec<NewRecord>) -> Result<Vec<Appended>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = self.now();
+        let wakes = batch.iter().any(|r| !r.jobs.is_empty());
+        let encoded: Vec<_> = batch.into_iter().map(records::EncodedRecord::new).collect();
+        self.writer
+            .write(wakes, move |conn| encoded.iter().map(|e| records::append(conn, now, e)).collect())
+            .await
+    }
+
     async fn claim(&self, owner: &str, limit: usize, lease: Duration) -> Result<Vec<Claimed>> {
         let now = self.now();
         let owner = owner.to_owned();
