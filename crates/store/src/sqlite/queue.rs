@@ -85,6 +85,7 @@ pub(crate) fn extend(conn: &Connection, now: Timestamp, lease: &Lease, lease_for
 }
 
 /// How a held job is settled after an attempt.
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum Settle {
     Delivered,
     RetryAt(Timestamp),

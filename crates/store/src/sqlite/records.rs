@@ -1,6 +1,6 @@
 //! Appending records with their jobs, reading them back, and retention.
 
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
+use rusqlite::{Connection, params, params_from_iter, types::Value};
 
 use super::rows::{self, JOB_COLUMNS, RECORD_COLUMNS};
 use crate::{
@@ -35,33 +35,34 @@ impl EncodedRecord {
 
 pub(crate) fn append(conn: &Connection, now: Timestamp, encoded: &EncodedRecord) -> Result<Appended> {
     let record = &encoded.record;
-    if let Some(key) = &record.dedupe_key {
-        let existing: Option<String> = conn
-            .prepare_cached("SELECT id FROM records WHERE kind = ?1 AND topic = ?2 AND dedupe_key = ?3")?
-            .query_row(params![record.kind.as_str(), record.topic, key], |row| row.get(0))
-            .optional()?;
-        if let Some(id) = existing {
-            let id = id.parse().map_err(|e| crate::StoreError::Corrupt(format!("record id: {e}")))?;
-            return Ok(Appended { id: RecordId(id), duplicate: true });
-        }
-    }
     let id = encoded.id;
     let status = if record.jobs.is_empty() { "stored" } else { "pending" };
-    conn.prepare_cached(
-        "INSERT INTO records (id, kind, topic, dedupe_key, created_at, headers, body, meta, status)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![
-        encoded.id_text,
-        record.kind.as_str(),
-        record.topic,
-        record.dedupe_key,
-        now.0,
-        encoded.headers,
-        record.body.as_ref(),
-        encoded.meta,
-        status,
-    ])?;
+    // The insert itself finds a duplicate through the dedupe index; a
+    // lookup first would search that index twice for every new record.
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO records (id, kind, topic, dedupe_key, created_at, headers, body, meta, status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (kind, topic, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING",
+        )?
+        .execute(params![
+            encoded.id_text,
+            record.kind.as_str(),
+            record.topic,
+            record.dedupe_key,
+            now.0,
+            encoded.headers,
+            record.body.as_ref(),
+            encoded.meta,
+            status,
+        ])?;
+    if inserted == 0 {
+        let existing: String = conn
+            .prepare_cached("SELECT id FROM records WHERE kind = ?1 AND topic = ?2 AND dedupe_key = ?3")?
+            .query_row(params![record.kind.as_str(), record.topic, record.dedupe_key], |row| row.get(0))?;
+        let id = existing.parse().map_err(|e| crate::StoreError::Corrupt(format!("record id: {e}")))?;
+        return Ok(Appended { id: RecordId(id), duplicate: true });
+    }
     let mut insert_job = conn.prepare_cached(
         "INSERT INTO jobs (id, record_id, kind, topic, target, state, attempts, due_at, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, 'ready', 0, ?6, ?7, ?7)",
