@@ -27,6 +27,34 @@ pub struct Harness {
     pub store: Arc<dyn Store>,
     /// Its clock; move it to test schedules and leases.
     pub clock: ManualClock,
+    /// Where the store keeps its files, if anywhere; removed after the check
+    /// (declared last, so the store is dropped first).
+    pub scratch: Option<Scratch>,
+}
+
+/// A test's own directory, removed with everything in it when dropped, so
+/// test runs do not fill the temp directory.
+#[derive(Debug)]
+pub struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    /// A new, empty directory under the system temp directory, named after `tag`.
+    pub fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("junction-{tag}-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).expect("the temp directory is writable");
+        Self(dir)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
 }
 
 /// The clock every harness starts at: 2026-01-01T00:00:00Z.

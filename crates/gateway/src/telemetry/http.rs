@@ -1,12 +1,13 @@
 //! HTTP server metrics and the access log line, recorded by one middleware.
 
-use std::time::Instant;
+use std::{borrow::Cow, sync::Arc, time::Instant};
 
 use axum::{
     extract::{MatchedPath, Request, State},
     middleware::Next,
     response::Response,
 };
+use http::Method;
 use prometheus_client::{
     encoding::EncodeLabelSet,
     metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
@@ -19,16 +20,16 @@ use crate::state::AppState;
 /// the raw path, so a scan of random URLs cannot explode the series count.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct RequestLabels {
-    method: String,
-    route: String,
+    method: Cow<'static, str>,
+    route: Arc<str>,
     status: u16,
 }
 
 /// Labels of a latency observation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct RouteLabels {
-    method: String,
-    route: String,
+    method: Cow<'static, str>,
+    route: Arc<str>,
 }
 
 /// Requests, latency and concurrency of the HTTP server.
@@ -68,36 +69,59 @@ impl HttpMetrics {
 pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let path = request.uri().path().to_owned();
-    let request_id =
-        request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let route: Arc<str> =
+        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".into(), |p| p.as_str().into());
+    // The access line is off at the usual `warn` level: copy what it shows only when it is on.
+    let access = tracing::enabled!(tracing::Level::INFO).then(|| {
+        let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok());
+        (truncated(request.uri().path()).to_owned(), request_id.unwrap_or_default().to_owned())
+    });
     let metrics = &state.metrics().http;
     metrics.in_flight.inc();
     let response = next.run(request).await;
     metrics.in_flight.dec();
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
+    let method_label = method_label(&method);
     metrics
         .requests
-        .get_or_create(&RequestLabels { method: method.to_string(), route: route.clone(), status })
+        .get_or_create(&RequestLabels { method: method_label.clone(), route: route.clone(), status })
         .inc();
     metrics
         .duration
-        .get_or_create(&RouteLabels { method: method.to_string(), route })
+        .get_or_create(&RouteLabels { method: method_label, route })
         .observe(elapsed.as_secs_f64());
-    tracing::info!(
-        %method,
-        path = %truncated(&path),
-        status,
-        latency_ms = elapsed.as_secs_f64() * 1000.0,
-        request_id,
-        "Request handled."
-    );
+    if let Some((path, request_id)) = access {
+        tracing::info!(
+            %method,
+            path,
+            status,
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            request_id,
+            "Request handled."
+        );
+    }
     response
+}
+
+/// The method as a label, without an allocation for the standard ones.
+fn method_label(method: &Method) -> Cow<'static, str> {
+    const STANDARD: [Method; 9] = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    const NAMES: [&str; 9] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE"];
+    match STANDARD.iter().position(|m| m == method) {
+        Some(i) => Cow::Borrowed(NAMES[i]),
+        None => Cow::Owned(method.as_str().to_owned()),
+    }
 }
 
 fn truncated(path: &str) -> &str {

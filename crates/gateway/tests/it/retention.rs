@@ -4,7 +4,9 @@ use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use junction_gateway::delivery::retention::sweep_periodically;
-use junction_store::{ManualClock, NewJob, NewRecord, RecordKind, Store, Timestamp, sqlite::SqliteStore};
+use junction_store::{
+    ManualClock, NewJob, NewRecord, RecordKind, Store, Timestamp, conformance::Scratch, sqlite::SqliteStore,
+};
 use tokio_util::sync::CancellationToken;
 
 fn record(kind: RecordKind, jobs: usize) -> NewRecord {
@@ -21,7 +23,8 @@ fn record(kind: RecordKind, jobs: usize) -> NewRecord {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sweeps_old_finished_records_and_keeps_pending_ones() {
-    let dir = std::env::temp_dir().join(format!("junction-retention-{}", uuid::Uuid::now_v7().simple()));
+    let scratch = Scratch::new("retention");
+    let dir = scratch.path();
     // Records written "ten days ago" by the store's clock.
     let ten_days_ago =
         Timestamp(junction_store::Clock::now(&junction_store::SystemClock).0 - 10 * 86_400_000);

@@ -16,13 +16,15 @@ use junction_gateway::{
 };
 use junction_store::{
     AttemptReport, Claimed, Clock, JobId, JobState, NewJob, NewRecord, RecordId, RecordKind, RecordStatus,
-    Store, SystemClock, sqlite::SqliteStore,
+    Store, SystemClock, conformance::Scratch, sqlite::SqliteStore,
 };
 use prometheus_client::registry::Registry;
 
-fn store(tag: &str) -> Arc<dyn Store> {
-    let dir = std::env::temp_dir().join(format!("junction-workers-{tag}-{}", uuid::Uuid::now_v7().simple()));
-    Arc::new(SqliteStore::open(&dir.join("junction.db"), Arc::new(SystemClock)).unwrap())
+/// A store in a directory of its own, removed when the guard drops.
+fn store(tag: &str) -> (Arc<dyn Store>, Scratch) {
+    let scratch = Scratch::new(&format!("workers-{tag}"));
+    let store = SqliteStore::open(&scratch.path().join("junction.db"), Arc::new(SystemClock)).unwrap();
+    (Arc::new(store), scratch)
 }
 
 fn call() -> NewRecord {
@@ -98,7 +100,7 @@ async fn status(store: &Arc<dyn Store>, id: RecordId) -> RecordStatus {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_job_is_delivered_once() {
-    let store = store("once");
+    let (store, _scratch) = store("once");
     let mut ids = Vec::new();
     for _ in 0..200 {
         ids.push(store.append(call()).await.unwrap().id);
@@ -115,7 +117,7 @@ async fn every_job_is_delivered_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_work_wakes_idle_workers_without_waiting_for_the_poll() {
-    let store = store("wake");
+    let (store, _scratch) = store("wake");
     let deliver = Arc::new(Scripted::default());
     // A poll interval far longer than the test: only a wake-up can deliver in time.
     let workers = start(&store, deliver.clone(), config(Duration::from_secs(3600), Duration::from_secs(30)));
@@ -129,7 +131,7 @@ async fn new_work_wakes_idle_workers_without_waiting_for_the_poll() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_are_scheduled_and_dead_letters_recorded() {
-    let store = store("retry");
+    let (store, _scratch) = store("retry");
     let retried = store.append(call()).await.unwrap().id;
     let dead = store.append(call()).await.unwrap().id;
     let deliver = Arc::new(Scripted::default());
@@ -153,7 +155,7 @@ async fn retries_are_scheduled_and_dead_letters_recorded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_deliveries_keep_their_lease() {
-    let store = store("keepalive");
+    let (store, _scratch) = store("keepalive");
     let id = store.append(call()).await.unwrap().id;
     // The lease is extended every third of it; a loaded CI machine must not
     // delay an extension past the lease, so keep it well above scheduling noise.
@@ -191,7 +193,7 @@ impl Deliver for Stuck {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_gives_unfinished_leases_back() {
-    let store = store("shutdown");
+    let (store, _scratch) = store("shutdown");
     let id = store.append(call()).await.unwrap().id;
     let stuck = Arc::new(Stuck(Mutex::new(0)));
     let workers = start(&store, stuck.clone(), config(Duration::from_millis(20), Duration::from_secs(60)));

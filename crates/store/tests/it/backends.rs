@@ -1,10 +1,13 @@
 //! Opening each backend for tests: a temp SQLite file, or a PostgreSQL schema
 //! of its own (so tests run in parallel in one database).
 
-use std::{path::PathBuf, sync::Arc};
+use std::sync::Arc;
 
 use junction_store::{
-    Clock, ManualClock, Store, SystemClock, conformance::START, postgres::PostgresStore, sqlite::SqliteStore,
+    Clock, ManualClock, Store, SystemClock,
+    conformance::{START, Scratch},
+    postgres::PostgresStore,
+    sqlite::SqliteStore,
 };
 
 /// `DATABASE_URL`; a missing one fails the test, because CI must run every backend.
@@ -15,11 +18,9 @@ pub fn database_url() -> String {
     )
 }
 
-/// A fresh temp directory path for a test (not created).
-pub fn temp_path(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("junction-store-{tag}-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh temp directory for a test, removed when the returned guard drops.
+pub fn temp_path(tag: &str) -> Scratch {
+    Scratch::new(&format!("store-{tag}"))
 }
 
 /// A store of the named backend ("sqlite:PATH" or "postgres:SCHEMA") on the system clock.

@@ -11,7 +11,7 @@ async fn harness(name: &str) -> Harness {
     let schema = fresh_schema(&format!("conf_{name}")).await;
     let store =
         PostgresStore::connect_in_schema(&database_url(), &schema, Arc::new(clock.clone())).await.unwrap();
-    Harness { store: Arc::new(store), clock }
+    Harness { store: Arc::new(store), clock, scratch: None }
 }
 
 junction_store::conformance_suite!(harness);

@@ -8,9 +8,9 @@ use crate::backends::{manual_clock, temp_path};
 
 async fn harness(name: &str) -> Harness {
     let clock = manual_clock();
-    let path = temp_path(name).join("junction.db");
-    let store = SqliteStore::open(&path, Arc::new(clock.clone())).unwrap();
-    Harness { store: Arc::new(store), clock }
+    let scratch = temp_path(name);
+    let store = SqliteStore::open(&scratch.path().join("junction.db"), Arc::new(clock.clone())).unwrap();
+    Harness { store: Arc::new(store), clock, scratch: Some(scratch) }
 }
 
 junction_store::conformance_suite!(harness);

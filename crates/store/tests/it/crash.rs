@@ -57,7 +57,8 @@ async fn kill_mid_stream(spec: String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_loses_nothing_acknowledged_on_sigkill() {
-    let path = temp_path("crash").join("junction.db");
+    let scratch = temp_path("crash");
+    let path = scratch.path().join("junction.db");
     kill_mid_stream(format!("sqlite:{}", path.display())).await;
 }
 

@@ -94,7 +94,8 @@ async fn two_workers_in_one_process(spec: String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_two_workers_complete_each_job_once() {
-    two_workers_in_one_process(format!("sqlite:{}", temp_path("drain").join("junction.db").display())).await;
+    let scratch = temp_path("drain");
+    two_workers_in_one_process(format!("sqlite:{}", scratch.path().join("junction.db").display())).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,7 +183,8 @@ async fn two_processes(spec: String, kill_one: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_two_processes_deliver_each_job_once() {
-    two_processes(format!("sqlite:{}", temp_path("procs").join("junction.db").display()), false).await;
+    let scratch = temp_path("procs");
+    two_processes(format!("sqlite:{}", scratch.path().join("junction.db").display()), false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -192,7 +194,8 @@ async fn postgres_two_processes_deliver_each_job_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_jobs_of_a_killed_process_are_taken_over() {
-    two_processes(format!("sqlite:{}", temp_path("kill").join("junction.db").display()), true).await;
+    let scratch = temp_path("kill");
+    two_processes(format!("sqlite:{}", scratch.path().join("junction.db").display()), true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

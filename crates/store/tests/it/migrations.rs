@@ -46,7 +46,8 @@ async fn check_upgraded(store: &dyn Store, record: junction_store::RecordId) {
 
 #[tokio::test]
 async fn sqlite_upgrades_a_version_1_database() {
-    let path = temp_path("upgrade").join("junction.db");
+    let scratch = temp_path("upgrade");
+    let path = scratch.path().join("junction.db");
     let clock = Arc::new(manual_clock());
     let record = SqliteStore::open(&path, clock.clone()).unwrap().append(audit_entry()).await.unwrap().id;
     // Back to the schema of version 1, as an older Junction left it.
