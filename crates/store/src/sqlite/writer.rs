@@ -1,21 +1,49 @@
 //! The single writer thread and its group commit.
 //!
-//! SQLite allows one writer at a time, and with `synchronous=FULL` every
-//! commit costs an fsync. So every write goes through one thread that takes
-//! all the operations waiting in its queue, runs them in one transaction
-//! (one failing operation does not undo the others: see [`run_batch`]),
-//! commits them together with one fsync, and only then answers each caller.
-//! Durability stays per-operation; the fsync is shared.
+//! SQLite allows one writer at a time, and a durable commit costs an fsync.
+//! So every write goes through one thread that takes all the operations
+//! waiting in its queue, runs them in one transaction (one failing operation
+//! does not undo the others: see [`run_batch`]), commits them together, and
+//! answers each caller only once the commit is on disk. Durability stays
+//! per-operation; the fsync is shared.
+//!
+//! With [`Sync::Overlapped`] the fsync is not part of the commit: the
+//! connection runs with `synchronous=NORMAL` (SQLite's WAL stays consistent
+//! but a commit is not yet durable) and a second thread fsyncs the WAL file
+//! after each commit, answering that batch's callers only then, while the
+//! writer already runs the next batch. An fsync of the WAL file makes every
+//! frame written to it before the call durable, and recovery replays the WAL
+//! up to its last complete commit, so a caller is answered only when its
+//! commit would survive a power loss, as with `synchronous=FULL`.
 
-use std::{sync::Arc, thread};
+use std::{
+    fs::File,
+    io,
+    path::{Path, PathBuf},
+    sync::{Arc, mpsc as std_mpsc},
+    thread,
+};
 
 use rusqlite::Connection;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::{Result, StoreError};
 
-/// How a batch's commit went, shared by every operation in it.
-type CommitOutcome = std::result::Result<(), Arc<rusqlite::Error>>;
+/// How a batch's commit went (the error's text), shared by every operation in it.
+type CommitOutcome = std::result::Result<(), Arc<str>>;
+
+/// When a commit reaches the disk.
+#[derive(Debug, Clone)]
+pub(crate) enum Sync {
+    /// Within the commit, as the connection's `synchronous` setting says.
+    InCommit,
+    /// After the commit, by an fsync of this WAL file on a second thread
+    /// (the connection must run with `synchronous=NORMAL`).
+    Overlapped {
+        /// The database's `-wal` file.
+        wal: PathBuf,
+    },
+}
 
 /// One caller's operation waiting in (or running in) a batch.
 trait Operation: Send {
@@ -75,11 +103,27 @@ pub(crate) struct Writer {
 impl Writer {
     /// Starts the writer on `conn`. `max_batch` caps operations per commit
     /// (1 disables group commit, for the benchmark's baseline).
-    pub(crate) fn spawn(conn: Connection, max_batch: usize, wakeups: Arc<Notify>) -> Result<Self> {
+    pub(crate) fn spawn(
+        conn: Connection,
+        max_batch: usize,
+        wakeups: Arc<Notify>,
+        sync: Sync,
+    ) -> Result<Self> {
         let (queue, rx) = mpsc::channel::<Op>(8192);
+        let syncer = match sync {
+            Sync::InCommit => None,
+            Sync::Overlapped { wal } => {
+                let (to_syncer, committed) = std_mpsc::channel::<Committed>();
+                let wakeups = wakeups.clone();
+                thread::Builder::new()
+                    .name("junction-sqlite-fsync".into())
+                    .spawn(move || sync_loop(&wal, &committed, &wakeups))?;
+                Some(to_syncer)
+            }
+        };
         thread::Builder::new()
             .name("junction-sqlite-writer".into())
-            .spawn(move || run(conn, rx, max_batch.max(1), &wakeups))?;
+            .spawn(move || run(conn, rx, max_batch.max(1), &wakeups, syncer.as_ref()))?;
         Ok(Self { queue })
     }
 
@@ -125,18 +169,18 @@ fn run_batch(conn: &Connection, batch: &mut [Op]) -> CommitOutcome {
     let begin = || {
         conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| {
             tracing::error!(error = %e, "Cannot begin a store transaction; failing the batch.");
-            Arc::new(e)
+            Arc::<str>::from(e.to_string())
         })
     };
     begin()?;
     if !batch.iter_mut().all(|op| op.run(conn, false)) {
-        conn.execute_batch("ROLLBACK").map_err(Arc::new)?;
+        conn.execute_batch("ROLLBACK").map_err(|e| Arc::<str>::from(e.to_string()))?;
         begin()?;
         for op in batch.iter_mut() {
             op.run(conn, true);
         }
     }
-    let commit = conn.execute_batch("COMMIT").map_err(Arc::new);
+    let commit = conn.execute_batch("COMMIT").map_err(|e| Arc::<str>::from(e.to_string()));
     if let Err(e) = &commit {
         tracing::error!(error = %e, "A store commit failed; its operations were not saved.");
         conn.execute_batch("ROLLBACK").ok();
@@ -144,9 +188,21 @@ fn run_batch(conn: &Connection, batch: &mut [Op]) -> CommitOutcome {
     commit
 }
 
-fn run(conn: Connection, mut rx: mpsc::Receiver<Op>, max_batch: usize, wakeups: &Notify) {
-    let mut batch = Vec::with_capacity(max_batch);
+/// A committed batch waiting for its fsync.
+struct Committed {
+    ops: Vec<Op>,
+    wakes: bool,
+}
+
+fn run(
+    conn: Connection,
+    mut rx: mpsc::Receiver<Op>,
+    max_batch: usize,
+    wakeups: &Notify,
+    syncer: Option<&std_mpsc::Sender<Committed>>,
+) {
     while let Some(first) = rx.blocking_recv() {
+        let mut batch = Vec::with_capacity(max_batch.min(64));
         batch.push(first);
         while batch.len() < max_batch {
             match rx.try_recv() {
@@ -156,13 +212,56 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Op>, max_batch: usize, wakeups: 
         }
         let wakes = batch.iter().any(|op| op.wakes());
         let commit = run_batch(&conn, &mut batch);
-        for op in batch.drain(..) {
-            op.answer(commit.clone());
-        }
-        if commit.is_ok() && wakes {
-            wakeups.notify_waiters();
-        }
+        let batch = match (syncer, commit.is_ok()) {
+            (Some(syncer), true) => match syncer.send(Committed { ops: batch, wakes }) {
+                Ok(()) => continue,
+                Err(std_mpsc::SendError(unsynced)) => {
+                    answer(unsynced.ops, &Err("the fsync thread is gone".into()), false, wakeups);
+                    continue;
+                }
+            },
+            _ => batch,
+        };
+        answer(batch, &commit, wakes, wakeups);
     }
+}
+
+/// Answers every operation of a batch, and wakes the delivery workers when
+/// the batch may have made jobs due.
+fn answer(ops: Vec<Op>, outcome: &CommitOutcome, wakes: bool, wakeups: &Notify) {
+    for op in ops {
+        op.answer(outcome.clone());
+    }
+    if outcome.is_ok() && wakes {
+        wakeups.notify_waiters();
+    }
+}
+
+/// The fsync thread of [`Sync::Overlapped`]: each fsync covers every batch
+/// committed before it starts, so batches that queue up meanwhile share one.
+fn sync_loop(wal: &Path, committed: &std_mpsc::Receiver<Committed>, wakeups: &Notify) {
+    let mut file = None;
+    while let Ok(first) = committed.recv() {
+        let mut done = vec![first];
+        done.extend(committed.try_iter());
+        let outcome = sync_wal(wal, &mut file).map_err(|e| {
+            tracing::error!(error = %e, "Cannot fsync the store's write-ahead log; failing the batch.");
+            Arc::<str>::from(format!("cannot fsync the write-ahead log: {e}"))
+        });
+        let wakes = done.iter().any(|c| c.wakes);
+        answer(done.into_iter().flat_map(|c| c.ops).collect(), &outcome, wakes, wakeups);
+    }
+}
+
+fn sync_wal(wal: &Path, file: &mut Option<File>) -> io::Result<()> {
+    if file.is_none() {
+        let opened = File::open(wal)?;
+        // The log's own directory entry must be durable too; once is enough.
+        let dir = wal.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        File::open(dir)?.sync_all()?;
+        *file = Some(opened);
+    }
+    file.as_ref().map_or(Ok(()), File::sync_data)
 }
 
 #[cfg(test)]
@@ -173,7 +272,7 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)").unwrap();
         let wakeups = Arc::new(Notify::new());
-        (Writer::spawn(conn, 64, wakeups.clone()).unwrap(), wakeups)
+        (Writer::spawn(conn, 64, wakeups.clone(), Sync::InCommit).unwrap(), wakeups)
     }
 
     fn count(conn: &Connection) -> Result<i64> {
@@ -230,5 +329,66 @@ mod tests {
         writer.write(true, |conn| Ok(conn.execute("INSERT INTO t (n) VALUES (1)", [])?)).await.unwrap();
         tokio::time::timeout(std::time::Duration::from_secs(5), notified).await.expect("woken");
         assert_eq!(writer.write(false, count).await.unwrap(), 1);
+    }
+}
+
+#[cfg(test)]
+mod overlapped_tests {
+    use super::*;
+
+    /// A writer in overlapped mode on a real WAL database in `dir`; `wal`
+    /// is the file its fsync thread syncs.
+    fn writer(dir: &Path, wal: PathBuf) -> Writer {
+        let conn = Connection::open(dir.join("t.db")).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+        conn.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)").unwrap();
+        Writer::spawn(conn, 64, Arc::new(Notify::new()), Sync::Overlapped { wal }).unwrap()
+    }
+
+    fn scratch(tag: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("junction-writer-{tag}-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Callers are answered after the WAL's fsync, and every write is there.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn answers_after_the_fsync() {
+        let dir = scratch("synced");
+        let writer = writer(&dir, dir.join("t.db-wal"));
+        let tasks: Vec<_> = (0..200_i64)
+            .map(|n| {
+                let writer = writer.clone();
+                tokio::spawn(async move {
+                    writer
+                        .write(false, move |conn| Ok(conn.execute("INSERT INTO t (n) VALUES (?1)", [n])?))
+                        .await
+                })
+            })
+            .collect();
+        for task in tasks {
+            assert_eq!(task.await.unwrap().unwrap(), 1);
+        }
+        let count: i64 = writer
+            .write(false, |conn| Ok(conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(count, 200);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// A commit whose fsync fails is not acknowledged: its callers get the error.
+    #[tokio::test]
+    async fn a_failed_fsync_fails_the_callers() {
+        let dir = scratch("unsynced");
+        let writer = writer(&dir, dir.join("missing").join("t.db-wal"));
+        let result = writer.write(false, |conn| Ok(conn.execute("INSERT INTO t (n) VALUES (1)", [])?)).await;
+        match result {
+            Err(StoreError::Commit(message)) => assert!(message.contains("fsync"), "{message}"),
+            other => panic!("expected a commit error, got {other:?}"),
+        }
+        std::fs::remove_dir_all(&dir).ok();
     }
 }
