@@ -1,5 +1,9 @@
-//! `server.max_body`: a declared length over the limit is refused at once;
-//! a chunked body is cut off when it crosses the limit.
+//! `server.max_body`: a declared length over the limit is refused without
+//! handling the request (a moderately oversized body is read and discarded
+//! first, so the client can read the answer); a chunked body is cut off
+//! when it crosses the limit.
+
+use std::time::Duration;
 
 use axum::{
     body::Body,
@@ -8,9 +12,15 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use http::header::CONTENT_LENGTH;
-use http_body_util::{LengthLimitError, Limited};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use crate::{problem::Problem, state::AppState};
+
+/// A declared body at most this much over the limit is read and discarded
+/// before the refusal (see [`limit`]); a larger one is refused at once.
+const DRAIN_AT_MOST: u64 = 16 << 20;
+/// How long discarding may take before the refusal is sent anyway.
+const DRAIN_FOR: Duration = Duration::from_secs(10);
 
 pub(crate) async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let max = state.manifest().server.max_body.bytes();
@@ -19,11 +29,23 @@ pub(crate) async fn limit(State(state): State<AppState>, request: Request, next:
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > max) {
+    if let Some(len) = declared.filter(|&len| len > max) {
+        // A client still sending its body would see the connection reset
+        // (closing a socket with unread data sends RST) instead of reading
+        // the 413, so a moderately oversized body is read to its end first,
+        // as nginx's lingering close does.
+        if len <= max.saturating_add(DRAIN_AT_MOST) {
+            tokio::time::timeout(DRAIN_FOR, discard(request.into_body())).await.ok();
+        }
         return Problem::payload_too_large(max).into_response();
     }
     let limit = usize::try_from(max).unwrap_or(usize::MAX);
     next.run(request.map(|body| Body::new(Limited::new(body, limit)))).await
+}
+
+/// Reads a body to its end, keeping nothing.
+async fn discard(mut body: Body) {
+    while let Some(Ok(_)) = body.frame().await {}
 }
 
 /// Reads a whole request body (already capped by [`limit`]); the problem to
