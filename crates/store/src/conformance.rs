@@ -49,6 +49,13 @@ impl Scratch {
     pub fn path(&self) -> &std::path::Path {
         &self.0
     }
+
+    /// Writes `text` to the file `name` in the directory; its path.
+    pub fn write(&self, name: &str, text: &str) -> std::path::PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).expect("the scratch directory is writable");
+        path
+    }
 }
 
 impl Drop for Scratch {

@@ -46,7 +46,11 @@ pub trait Store: Send + Sync + 'static {
     /// Commits a record and its delivery jobs in one transaction. With a
     /// `dedupe_key`, a second record with the same kind, topic and key is not
     /// stored: the first one's id is returned with `duplicate = true`.
-    async fn append(&self, record: NewRecord) -> Result<Appended>;
+    /// A batch of one [`Store::append_many`].
+    async fn append(&self, record: NewRecord) -> Result<Appended> {
+        let appended = self.append_many(vec![record]).await?.pop();
+        appended.ok_or_else(|| StoreError::Corrupt("an append of one record answered nothing".into()))
+    }
 
     /// Commits several records (and their jobs) in one transaction: all of
     /// them or, on an error, none. Each is deduplicated as by [`Store::append`],

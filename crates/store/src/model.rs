@@ -422,6 +422,19 @@ pub struct NewApiKey {
     pub hash: String,
 }
 
+impl NewApiKey {
+    /// The key as stored at `now`, not revoked.
+    pub(crate) fn stored_at(&self, now: Timestamp) -> ApiKey {
+        ApiKey {
+            id: self.id.clone(),
+            scope: self.scope.clone(),
+            hash: self.hash.clone(),
+            created_at: now,
+            revoked_at: None,
+        }
+    }
+}
+
 /// Headers as stored (a JSON array of pairs).
 pub(crate) fn headers_to_json(headers: &[(String, String)]) -> String {
     serde_json::to_string(headers).unwrap_or_else(|_| "[]".into())

@@ -2,7 +2,7 @@
 
 use std::process::Output;
 
-use crate::harness::{TempDir, junction, repo_root};
+use crate::harness::{Scratch, junction, repo_root};
 
 fn check(path: &std::path::Path, env: &[(&str, &str)]) -> Output {
     junction().arg("check").arg("--config").arg(path).envs(env.iter().copied()).output().unwrap()
@@ -38,7 +38,7 @@ fn every_example_manifest_passes_check() {
 
 #[test]
 fn problems_exit_1_with_every_diagnostic() {
-    let dir = TempDir::new("check");
+    let dir = Scratch::new("check");
     let path = dir.write(
         "junction.toml",
         "[server]\nlisten = \"nowhere\"\n\n[dependencies.stripe]\nbase_url = \"https://api.stripe.com\"\ntimeout = \"soon\"\n",
@@ -69,7 +69,7 @@ fn a_missing_file_is_a_problem_and_bad_usage_is_exit_2() {
 
 #[test]
 fn the_config_path_comes_from_junction_config() {
-    let dir = TempDir::new("check-env");
+    let dir = Scratch::new("check-env");
     let path = dir.write("custom.toml", "[server]\nlisten = \"127.0.0.1:0\"\n");
     let out = junction().arg("check").env("JUNCTION_CONFIG", &path).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -78,7 +78,7 @@ fn the_config_path_comes_from_junction_config() {
 
 #[test]
 fn serve_with_a_bad_manifest_prints_the_same_diagnostics_and_exits_1() {
-    let dir = TempDir::new("serve-bad");
+    let dir = Scratch::new("serve-bad");
     let path = dir.write("junction.toml", "[server]\nmax_body = \"lots\"\n");
     let checked = check(&path, &[]);
     let served = junction().arg("serve").arg("--config").arg(&path).output().unwrap();

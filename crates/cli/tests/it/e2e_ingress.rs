@@ -12,7 +12,7 @@ use junction_signature::{Encoding, HmacAlgorithm, HmacSpec, Scheme, Verifier, te
 use serde_json::Value;
 
 use crate::{
-    harness::{TempDir, TestGateway, free_port, junction},
+    harness::{Scratch, TestGateway, free_port, junction},
     receiver,
 };
 
@@ -229,7 +229,7 @@ async fn concurrent_duplicates_are_forwarded_once() {
 async fn nothing_acknowledged_is_lost_across_kill_9() {
     // The receiver is down while deliveries stream in, so everything is still queued when Junction dies.
     let receiver_port = free_port();
-    let dir = TempDir::new("ingress-kill");
+    let dir = Scratch::new("ingress-kill");
     let port = free_port();
     // Forwards keep failing until the receiver starts: retry every 500ms for a
     // minute rather than dead-letter, and take over a dead process's leases after 2s.

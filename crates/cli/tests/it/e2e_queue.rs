@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::{
     fault_upstream::FaultUpstream,
-    harness::{TempDir, TestGateway, free_port},
+    harness::{Scratch, TestGateway, free_port},
     receiver,
 };
 
@@ -39,7 +39,7 @@ async fn until(what: &str, within: Duration, mut done: impl AsyncFnMut() -> bool
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queued_calls_survive_kill_9_and_arrive_once_each() {
     let upstream_port = free_port();
-    let dir = TempDir::new("queue-kill");
+    let dir = Scratch::new("queue-kill");
     let port = free_port();
     let path = dir.path().to_owned();
     let m = manifest(upstream_port);

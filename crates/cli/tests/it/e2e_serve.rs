@@ -129,7 +129,7 @@ impl<I: Iterator + Unpin> futures_core::Stream for Iter<I> {
 
 #[test]
 fn json_logs_are_one_object_per_line() {
-    let dir = crate::harness::TempDir::new("json-logs");
+    let dir = crate::harness::Scratch::new("json-logs");
     let port = crate::harness::free_port();
     let config = dir.write("junction.toml", &format!("[server]\nlisten = \"127.0.0.1:{port}\"\n"));
     let child = crate::harness::junction()

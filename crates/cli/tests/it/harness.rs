@@ -24,33 +24,8 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// A scratch directory removed on drop.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> Self {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-        let dir = std::env::temp_dir().join(format!("junction-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-
-    pub fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        std::fs::remove_dir_all(&self.0).ok();
-    }
-}
+/// A scratch directory removed on drop (the store's test helper, shared by every suite).
+pub use junction_store::conformance::Scratch;
 
 /// Output of a child process, collected while it runs.
 #[derive(Clone, Default)]
@@ -81,14 +56,14 @@ pub struct TestGateway {
     pub addr: SocketAddr,
     pub output: Captured,
     config: PathBuf,
-    dir: Option<TempDir>,
+    dir: Option<Scratch>,
 }
 
 impl TestGateway {
     /// Starts `junction serve` on a free port with `manifest` (its `[server]`
     /// section is written here) and extra environment variables.
     pub fn start(manifest: &str, env: &[(&str, &str)]) -> Self {
-        let dir = TempDir::new("serve");
+        let dir = Scratch::new("serve");
         let mut gateway = Self::start_in(dir.path(), free_port(), manifest, env);
         gateway.dir = Some(dir);
         gateway

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{TempDir, TestGateway, junction, upstream};
+use crate::harness::{Scratch, TestGateway, junction, upstream};
 
 const TOKEN: &str = "sk_live_SECRET_e2e_4242424242";
 const PASSWORD: &str = "hunter2-SECRET-password";
@@ -28,7 +28,7 @@ fn assert_clean(what: &str, text: &str) {
 
 #[test]
 fn check_never_prints_secrets() {
-    let dir = TempDir::new("secrets-check");
+    let dir = Scratch::new("secrets-check");
     let valid = format!(
         "{MANIFEST}\n[dependencies.api]\nbase_url = \"https://api.example.com\"\nauth = {{ type = \"bearer\", token = \"${{API_TOKEN}}\" }}\n"
     );
@@ -88,7 +88,7 @@ async fn serve_never_prints_secrets() {
 
 #[test]
 fn a_store_that_cannot_be_reached_is_reported_without_its_password() {
-    let dir = TempDir::new("secrets-store");
+    let dir = Scratch::new("secrets-store");
     let port = crate::harness::free_port();
     // Nothing listens on `port`: the connection fails, and the error must not show the password.
     let text = format!(

@@ -106,20 +106,10 @@ pub(crate) async fn track(State(state): State<AppState>, request: Request, next:
 
 /// The method as a label, without an allocation for the standard ones.
 fn method_label(method: &Method) -> Cow<'static, str> {
-    const STANDARD: [Method; 9] = [
-        Method::GET,
-        Method::POST,
-        Method::PUT,
-        Method::DELETE,
-        Method::PATCH,
-        Method::HEAD,
-        Method::OPTIONS,
-        Method::CONNECT,
-        Method::TRACE,
-    ];
-    const NAMES: [&str; 9] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE"];
-    match STANDARD.iter().position(|m| m == method) {
-        Some(i) => Cow::Borrowed(NAMES[i]),
+    const STANDARD: [&str; 9] =
+        ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE"];
+    match STANDARD.into_iter().find(|name| *name == method.as_str()) {
+        Some(name) => Cow::Borrowed(name),
         None => Cow::Owned(method.as_str().to_owned()),
     }
 }

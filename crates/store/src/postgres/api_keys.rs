@@ -31,13 +31,7 @@ impl PostgresStore {
                 .await?;
             return Err(StoreError::api_key_conflict(&key.id, id_taken));
         }
-        Ok(ApiKey {
-            id: key.id.clone(),
-            scope: key.scope.clone(),
-            hash: key.hash.clone(),
-            created_at: now,
-            revoked_at: None,
-        })
+        Ok(key.stored_at(now))
     }
 
     /// [`crate::Store::api_keys`].

@@ -142,10 +142,6 @@ fn validate_schema(schema: &str) -> Result<()> {
 
 #[async_trait]
 impl Store for PostgresStore {
-    async fn append(&self, record: NewRecord) -> Result<Appended> {
-        self.append_record(record).await
-    }
-
     async fn append_many(&self, records: Vec<NewRecord>) -> Result<Vec<Appended>> {
         self.append_records(records).await
     }

@@ -31,22 +31,6 @@ const MAX_PAGE: usize = 1000;
 const DEDUPE_TRIES: usize = 3;
 
 impl PostgresStore {
-    /// [`crate::Store::append`].
-    pub(super) async fn append_record(&self, record: NewRecord) -> Result<Appended> {
-        let now = self.now().millis();
-        let wakes = !record.jobs.is_empty();
-        let mut tx = self.pool.begin().await?;
-        let appended = insert_record(&mut tx, now, &record).await?;
-        if wakes && !appended.duplicate {
-            notify(&mut tx).await?;
-        }
-        tx.commit().await?;
-        if wakes && !appended.duplicate {
-            self.wake_local();
-        }
-        Ok(appended)
-    }
-
     /// [`crate::Store::append_many`]: one transaction for the lot.
     pub(super) async fn append_records(&self, records: Vec<NewRecord>) -> Result<Vec<Appended>> {
         if records.is_empty() {

@@ -17,13 +17,7 @@ pub(crate) fn create(conn: &Connection, now: Timestamp, key: &NewApiKey) -> Resu
         let id_taken = conn.prepare_cached("SELECT 1 FROM api_keys WHERE id = ?1")?.exists([&key.id])?;
         return Err(StoreError::api_key_conflict(&key.id, id_taken));
     }
-    Ok(ApiKey {
-        id: key.id.clone(),
-        scope: key.scope.clone(),
-        hash: key.hash.clone(),
-        created_at: now,
-        revoked_at: None,
-    })
+    Ok(key.stored_at(now))
 }
 
 pub(crate) fn list(conn: &Connection) -> Result<Vec<ApiKey>> {

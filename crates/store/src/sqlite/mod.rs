@@ -122,13 +122,6 @@ fn wal_path(path: &Path) -> PathBuf {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn append(&self, record: NewRecord) -> Result<Appended> {
-        let now = self.now();
-        let wakes = !record.jobs.is_empty();
-        let encoded = records::EncodedRecord::new(record);
-        self.writer.write(wakes, move |conn| records::append(conn, now, &encoded)).await
-    }
-
     async fn append_many(&self, batch: Vec<NewRecord>) -> Result<Vec<Appended>> {
         if batch.is_empty() {
             return Ok(Vec::new());

@@ -212,17 +212,14 @@ fn run(
         }
         let wakes = batch.iter().any(|op| op.wakes());
         let commit = run_batch(&conn, &mut batch);
-        let batch = match (syncer, commit.is_ok()) {
-            (Some(syncer), true) => match syncer.send(Committed { ops: batch, wakes }) {
-                Ok(()) => continue,
-                Err(std_mpsc::SendError(unsynced)) => {
+        match syncer {
+            Some(syncer) if commit.is_ok() => {
+                if let Err(std_mpsc::SendError(unsynced)) = syncer.send(Committed { ops: batch, wakes }) {
                     answer(unsynced.ops, &Err("the fsync thread is gone".into()), false, wakeups);
-                    continue;
                 }
-            },
-            _ => batch,
-        };
-        answer(batch, &commit, wakes, wakeups);
+            }
+            _ => answer(batch, &commit, wakes, wakeups),
+        }
     }
 }
 
@@ -267,12 +264,24 @@ fn sync_wal(wal: &Path, file: &mut Option<File>) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conformance::Scratch;
 
+    /// A writer on an in-memory database, syncing inside its commits.
     fn writer() -> (Writer, Arc<Notify>) {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)").unwrap();
         let wakeups = Arc::new(Notify::new());
         (Writer::spawn(conn, 64, wakeups.clone(), Sync::InCommit).unwrap(), wakeups)
+    }
+
+    /// A writer in overlapped mode on a WAL database in `dir`; `wal` is the
+    /// file its fsync thread syncs.
+    fn overlapped(dir: &Path, wal: PathBuf) -> Writer {
+        let conn = Connection::open(dir.join("t.db")).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+        conn.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)").unwrap();
+        Writer::spawn(conn, 64, Arc::new(Notify::new()), Sync::Overlapped { wal }).unwrap()
     }
 
     fn count(conn: &Connection) -> Result<i64> {
@@ -330,34 +339,12 @@ mod tests {
         tokio::time::timeout(std::time::Duration::from_secs(5), notified).await.expect("woken");
         assert_eq!(writer.write(false, count).await.unwrap(), 1);
     }
-}
-
-#[cfg(test)]
-mod overlapped_tests {
-    use super::*;
-
-    /// A writer in overlapped mode on a real WAL database in `dir`; `wal`
-    /// is the file its fsync thread syncs.
-    fn writer(dir: &Path, wal: PathBuf) -> Writer {
-        let conn = Connection::open(dir.join("t.db")).unwrap();
-        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
-        conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
-        conn.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)").unwrap();
-        Writer::spawn(conn, 64, Arc::new(Notify::new()), Sync::Overlapped { wal }).unwrap()
-    }
-
-    fn scratch(tag: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("junction-writer-{tag}-{}", uuid::Uuid::now_v7().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
 
     /// Callers are answered after the WAL's fsync, and every write is there.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn answers_after_the_fsync() {
-        let dir = scratch("synced");
-        let writer = writer(&dir, dir.join("t.db-wal"));
+        let scratch = Scratch::new("writer-synced");
+        let writer = overlapped(scratch.path(), scratch.path().join("t.db-wal"));
         let tasks: Vec<_> = (0..200_i64)
             .map(|n| {
                 let writer = writer.clone();
@@ -371,24 +358,18 @@ mod overlapped_tests {
         for task in tasks {
             assert_eq!(task.await.unwrap().unwrap(), 1);
         }
-        let count: i64 = writer
-            .write(false, |conn| Ok(conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?))
-            .await
-            .unwrap();
-        assert_eq!(count, 200);
-        std::fs::remove_dir_all(&dir).ok();
+        assert_eq!(writer.write(false, count).await.unwrap(), 200);
     }
 
     /// A commit whose fsync fails is not acknowledged: its callers get the error.
     #[tokio::test]
     async fn a_failed_fsync_fails_the_callers() {
-        let dir = scratch("unsynced");
-        let writer = writer(&dir, dir.join("missing").join("t.db-wal"));
+        let scratch = Scratch::new("writer-unsynced");
+        let writer = overlapped(scratch.path(), scratch.path().join("missing").join("t.db-wal"));
         let result = writer.write(false, |conn| Ok(conn.execute("INSERT INTO t (n) VALUES (1)", [])?)).await;
         match result {
             Err(StoreError::Commit(message)) => assert!(message.contains("fsync"), "{message}"),
             other => panic!("expected a commit error, got {other:?}"),
         }
-        std::fs::remove_dir_all(&dir).ok();
     }
 }
