@@ -23,7 +23,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Notify;
 
 use self::{
-    checkpointer::Checkpointer,
+    checkpointer::{Checkpointer, WalRestart},
     queue::Settle,
     readers::Readers,
     writer::{Sync, Writer},
@@ -55,6 +55,9 @@ impl Default for SqliteOptions {
     }
 }
 
+/// How long a connection waits for a lock another connection holds.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The embedded store, in one SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -78,7 +81,7 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)?;
         }
         let mut conn = Connection::open(path)?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         let (synchronous, sync) = match (options.full_sync, options.overlap_sync) {
             (true, true) => {
@@ -96,9 +99,10 @@ impl SqliteStore {
         // Checkpoints run on their own thread (see `checkpointer`).
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         migrate::migrate(&mut conn)?;
-        let checkpointer = Arc::new(Checkpointer::spawn(path.to_owned())?);
+        let restart = WalRestart::default();
+        let checkpointer = Arc::new(Checkpointer::spawn(path.to_owned(), restart.clone())?);
         let wakeups = Arc::new(Notify::new());
-        let writer = Writer::spawn(conn, options.max_batch, wakeups.clone(), sync)?;
+        let writer = Writer::spawn(conn, options.max_batch, wakeups.clone(), sync, restart)?;
         let readers = Arc::new(Readers::new(path.to_owned()));
         Ok(Self { writer, readers, clock, wakeups, path: path.to_owned(), _checkpointer: checkpointer })
     }
@@ -253,6 +257,6 @@ fn open_reader(path: &Path) -> Result<Connection> {
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
     )?;
-    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(conn)
 }

@@ -27,6 +27,7 @@ use std::{
 use rusqlite::Connection;
 use tokio::sync::{Notify, mpsc, oneshot};
 
+use super::checkpointer::WalRestart;
 use crate::{Result, StoreError};
 
 /// How a batch's commit went (the error's text), shared by every operation in it.
@@ -108,6 +109,7 @@ impl Writer {
         max_batch: usize,
         wakeups: Arc<Notify>,
         sync: Sync,
+        restart: WalRestart,
     ) -> Result<Self> {
         let (queue, rx) = mpsc::channel::<Op>(8192);
         let syncer = match sync {
@@ -116,14 +118,14 @@ impl Writer {
                 let (to_syncer, committed) = std_mpsc::channel::<Committed>();
                 let wakeups = wakeups.clone();
                 thread::Builder::new()
-                    .name("junction-sqlite-fsync".into())
+                    .name("sqlite-fsync".into())
                     .spawn(move || sync_loop(&wal, &committed, &wakeups))?;
                 Some(to_syncer)
             }
         };
         thread::Builder::new()
-            .name("junction-sqlite-writer".into())
-            .spawn(move || run(conn, rx, max_batch.max(1), &wakeups, syncer.as_ref()))?;
+            .name("sqlite-writer".into())
+            .spawn(move || run(conn, rx, max_batch.max(1), &wakeups, syncer.as_ref(), &restart))?;
         Ok(Self { queue })
     }
 
@@ -200,6 +202,7 @@ fn run(
     max_batch: usize,
     wakeups: &Notify,
     syncer: Option<&std_mpsc::Sender<Committed>>,
+    restart: &WalRestart,
 ) {
     while let Some(first) = rx.blocking_recv() {
         let mut batch = Vec::with_capacity(max_batch.min(64));
@@ -220,6 +223,7 @@ fn run(
             }
             _ => answer(batch, &commit, wakes, wakeups),
         }
+        restart.run_if_requested(&conn);
     }
 }
 
@@ -271,7 +275,7 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)").unwrap();
         let wakeups = Arc::new(Notify::new());
-        (Writer::spawn(conn, 64, wakeups.clone(), Sync::InCommit).unwrap(), wakeups)
+        (Writer::spawn(conn, 64, wakeups.clone(), Sync::InCommit, WalRestart::default()).unwrap(), wakeups)
     }
 
     /// A writer in overlapped mode on a WAL database in `dir`; `wal` is the
@@ -281,7 +285,8 @@ mod tests {
         conn.pragma_update(None, "journal_mode", "WAL").unwrap();
         conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
         conn.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)").unwrap();
-        Writer::spawn(conn, 64, Arc::new(Notify::new()), Sync::Overlapped { wal }).unwrap()
+        Writer::spawn(conn, 64, Arc::new(Notify::new()), Sync::Overlapped { wal }, WalRestart::default())
+            .unwrap()
     }
 
     fn count(conn: &Connection) -> Result<i64> {
