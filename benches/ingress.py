@@ -23,12 +23,16 @@ def manifest(port):
 def main():
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 10
     with serving(manifest) as base:
-        health_line, health = load(["get", f"{base}/healthz"], seconds)
-        hooks_line, hooks = load(["stripe", f"{base}/webhooks/stripe", "--secret", SECRET], seconds)
+        health_line, health = load(["get", f"{base}/healthz"], seconds, server=base)
+        hooks_line, hooks = load(["stripe", f"{base}/webhooks/stripe", "--secret", SECRET], seconds, server=base)
     print(f"GET /healthz:            {health_line}")
     print(f"POST /webhooks/stripe:   {hooks_line}")
     print(f"accepted webhooks/s vs /healthz rate: {hooks['rps'] / health['rps']:.2f}x "
           f"(goal >= 0.5x); errors: {int(hooks['errors'])}")
+    # Where the machine's CPU goes: both processes share its cores.
+    for name, f in (("GET /healthz", health), ("POST /webhooks/stripe", hooks)):
+        print(f"CPU per request, {name}: junction {f['server_cpu_us']:.1f} µs, "
+              f"load generator {f['load_cpu_us']:.1f} µs")
 
 
 if __name__ == "__main__":

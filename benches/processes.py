@@ -3,6 +3,7 @@ by the benchmark scripts."""
 import contextlib
 import os
 import re
+import resource
 import socket
 import subprocess
 import sys
@@ -32,16 +33,39 @@ JUNCTION = os.path.join(ROOT, "target", "release", "junction")
 LOAD = os.path.join(ROOT, "target", "release", "junction-load")
 
 
-def load(args, seconds, concurrency=64):
-    """Runs `junction-load ARGS` closed-loop; its summary line and figures."""
+def load(args, seconds, concurrency=64, server=None):
+    """Runs `junction-load ARGS` closed-loop; its summary line and figures.
+    The figures include `load_cpu_us` (the load generator's CPU time per
+    request) and, given the `Served` it loads, `server_cpu_us` (the server's)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_cpu = server.cpu_seconds() if server else 0.0
     out = subprocess.run([LOAD, *args, "--concurrency", str(concurrency), "--seconds", str(seconds)],
                          check=True, capture_output=True, text=True).stdout.strip()
-    return out, dict((k, float(v)) for k, v in re.findall(r"(\w+)=([\d.]+)", out))
+    figures = dict((k, float(v)) for k, v in re.findall(r"(\w+)=([\d.]+)", out))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    requests = max(figures.get("requests", 0), 1)
+    load_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+    figures["load_cpu_us"] = load_cpu * 1e6 / requests
+    if server:
+        figures["server_cpu_us"] = (server.cpu_seconds() - server_cpu) * 1e6 / requests
+    return out, figures
+
+
+class Served(str):
+    """A running server's base URL, which also knows the server's process."""
+
+    pid = 0
+
+    def cpu_seconds(self):
+        """The server's CPU time so far (user + system, all threads)."""
+        with open(f"/proc/{self.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager
 def serving(manifest):
-    """`junction serve` on `manifest(port)` in a scratch folder, ready; yields its base URL."""
+    """`junction serve` on `manifest(port)` in a scratch folder, ready; yields its base URL (a `Served`)."""
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         config = os.path.join(tmp, "junction.toml")
@@ -54,7 +78,9 @@ def serving(manifest):
                 if time.time() > deadline:
                     sys.exit("junction did not become ready")
                 time.sleep(0.01)
-            yield f"http://127.0.0.1:{port}"
+            served = Served(f"http://127.0.0.1:{port}")
+            served.pid = proc.pid
+            yield served
         finally:
             proc.terminate()
             proc.wait()

@@ -5,6 +5,7 @@
 //! ```text
 //! cargo bench -p junction-store --bench store            # SQLite and PostgreSQL (DATABASE_URL)
 //! BENCH_BACKLOG=10000,100000 cargo bench -p junction-store --bench store
+//! BENCH_SECTIONS=events cargo bench -p junction-store --bench store     # webhook-shaped appends
 //! ```
 //! Figures are printed as a table; `docs/performance.md` records them.
 #![allow(missing_docs, reason = "a benchmark binary")]
@@ -20,6 +21,7 @@ use std::{
 use bytes::Bytes;
 use junction_store::{
     AttemptReport, NewJob, NewRecord, RecordKind, Store, SystemClock,
+    conformance::Scratch,
     postgres::PostgresStore,
     sqlite::{SqliteOptions, SqliteStore},
 };
@@ -27,6 +29,7 @@ use tokio::task::JoinSet;
 
 const PRODUCERS: usize = 64;
 
+/// A queued call: one delivery job, no dedupe key.
 fn record(body: &Bytes) -> NewRecord {
     NewRecord {
         kind: RecordKind::Event,
@@ -39,18 +42,57 @@ fn record(body: &Bytes) -> NewRecord {
     }
 }
 
+/// An accepted webhook as `POST /webhooks/{source}` stores it with no
+/// forward target: the provider's unique event id as dedupe key, its headers.
+fn event(body: &Bytes) -> NewRecord {
+    let id = format!("evt_{}", uuid::Uuid::new_v4().simple());
+    let signature = format!("t=1767225600,v1={}", "5f".repeat(32));
+    NewRecord {
+        kind: RecordKind::Event,
+        topic: "stripe".into(),
+        dedupe_key: Some(id),
+        headers: vec![
+            ("content-type".into(), "application/json; charset=utf-8".into()),
+            ("user-agent".into(), "Stripe/1.0 (+https://stripe.com/docs/webhooks)".into()),
+            ("stripe-signature".into(), signature),
+            ("accept".into(), "*/*; q=0.5, application/xml".into()),
+        ],
+        body: body.clone(),
+        meta: serde_json::json!({ "received_at_ms": 1_767_225_600_000_i64 }),
+        jobs: Vec::new(),
+    }
+}
+
+/// This process's CPU time (user + system, all threads) so far, from
+/// `/proc/self/stat` (in 1/100 s, the kernel's fixed `USER_HZ`).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat (Linux)");
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let after_name = &stat[stat.rfind(')').expect("a stat line") + 2..];
+    let ticks: u64 =
+        after_name.split(' ').skip(11).take(2).map(|f| f.parse::<u64>().expect("a tick count")).sum();
+    Duration::from_millis(ticks * 10)
+}
+
 /// Records/s appended by `PRODUCERS` concurrent producers over `secs`.
 async fn append_rate(store: Arc<dyn Store>, secs: f64) -> f64 {
+    append_rate_of(store, secs, record).await.0
+}
+
+/// Records/s of `make` appended by `PRODUCERS` concurrent producers over
+/// `secs`, and the process's CPU time per record (µs).
+async fn append_rate_of(store: Arc<dyn Store>, secs: f64, make: fn(&Bytes) -> NewRecord) -> (f64, f64) {
     let body = Bytes::from(vec![b'x'; 1024]);
     let stop = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
     let mut tasks = JoinSet::new();
     let started = Instant::now();
+    let cpu = cpu_time();
     for _ in 0..PRODUCERS {
         let (store, body, stop, count) = (store.clone(), body.clone(), stop.clone(), count.clone());
         tasks.spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                store.append(record(&body)).await.expect("append");
+                store.append(make(&body)).await.expect("append");
                 count.fetch_add(1, Ordering::Relaxed);
             }
         });
@@ -58,7 +100,9 @@ async fn append_rate(store: Arc<dyn Store>, secs: f64) -> f64 {
     tokio::time::sleep(Duration::from_secs_f64(secs)).await;
     stop.store(true, Ordering::Relaxed);
     while tasks.join_next().await.is_some() {}
-    count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+    let records = count.load(Ordering::Relaxed) as f64;
+    let cpu_per_record = (cpu_time() - cpu).as_secs_f64() * 1e6 / records;
+    (records / started.elapsed().as_secs_f64(), cpu_per_record)
 }
 
 /// Jobs/s claimed and completed by 4 workers claiming 64 at a time, until `n` are done.
@@ -153,11 +197,11 @@ async fn fresh_postgres(url: &str, schema: &str) -> Arc<dyn Store> {
     Arc::new(PostgresStore::connect_in_schema(url, schema, Arc::new(SystemClock)).await.expect("connect"))
 }
 
-fn temp_db(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("junction-bench-{tag}-{}", std::process::id()));
-    std::fs::remove_dir_all(&dir).ok();
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join("junction.db")
+/// A database path in a directory removed when the returned guard drops.
+fn temp_db(tag: &str) -> (Scratch, std::path::PathBuf) {
+    let dir = Scratch::new(&format!("bench-{tag}"));
+    let path = dir.path().join("junction.db");
+    (dir, path)
 }
 
 fn sqlite(path: &std::path::Path, max_batch: usize) -> Arc<dyn Store> {
@@ -182,6 +226,9 @@ async fn main() {
     if sections.contains("append") {
         append_section(secs, url.as_deref()).await;
     }
+    if sections.contains("events") {
+        events_section(secs).await;
+    }
     if sections.contains("drain") {
         drain_section(url.as_deref()).await;
     }
@@ -194,20 +241,24 @@ async fn append_section(secs: f64, url: Option<&str>) {
     println!("## Append: {PRODUCERS} producers, 1 KiB records, durable commits, {secs}s each");
     let in_commit = SqliteOptions { overlap_sync: false, ..SqliteOptions::default() };
     let one = SqliteOptions { max_batch: 1, ..in_commit };
-    let baseline = append_rate(sqlite_with(&temp_db("one"), one), secs).await;
+    let (_dir, path) = temp_db("one");
+    let baseline = append_rate(sqlite_with(&path, one), secs).await;
     println!("sqlite, one fsync'd transaction per record (baseline): {baseline:.0} records/s");
-    let grouped = append_rate(sqlite_with(&temp_db("group-full"), in_commit), secs).await;
+    let (_dir, path) = temp_db("group-full");
+    let grouped = append_rate(sqlite_with(&path, in_commit), secs).await;
     println!(
         "sqlite, group commit, fsync inside each commit (synchronous=FULL): {grouped:.0} records/s ({:.1}x baseline)",
         grouped / baseline
     );
-    let overlapped = append_rate(sqlite(&temp_db("group"), 1024), secs).await;
+    let (_dir, path) = temp_db("group");
+    let overlapped = append_rate(sqlite(&path, 1024), secs).await;
     println!(
         "sqlite, group commit, fsync overlapped with the next batch (default): {overlapped:.0} records/s ({:.1}x baseline)",
         overlapped / baseline
     );
     let no_fsync = SqliteOptions { full_sync: false, ..SqliteOptions::default() };
-    let ceiling = append_rate(sqlite_with(&temp_db("normal"), no_fsync), secs).await;
+    let (_dir, path) = temp_db("normal");
+    let ceiling = append_rate(sqlite_with(&path, no_fsync), secs).await;
     println!(
         "sqlite, group commit without fsync (synchronous=NORMAL, the CPU ceiling): {ceiling:.0} records/s"
     );
@@ -217,9 +268,23 @@ async fn append_section(secs: f64, url: Option<&str>) {
     }
 }
 
+async fn events_section(secs: f64) {
+    println!(
+        "## Webhook-shaped appends: {PRODUCERS} producers, 1 KiB bodies, unique event ids, no jobs, {secs}s each"
+    );
+    for (label, options) in [
+        ("fsync overlapped (default)", SqliteOptions::default()),
+        ("no fsync (synchronous=NORMAL)", SqliteOptions { full_sync: false, ..SqliteOptions::default() }),
+    ] {
+        let (_dir, path) = temp_db("events");
+        let (rate, cpu) = append_rate_of(sqlite_with(&path, options), secs, event).await;
+        println!("sqlite, {label}: {rate:.0} events/s, {cpu:.1} µs CPU per event (whole process)");
+    }
+}
+
 async fn drain_section(url: Option<&str>) {
     println!("\n## Claim + complete: 4 workers, batches of 64");
-    let path = temp_db("drain");
+    let (_dir, path) = temp_db("drain");
     sqlite(&path, 1024);
     sqlite_seed(&path, 50_000);
     let rate = drain_rate(sqlite(&path, 1024), 50_000).await;
@@ -234,7 +299,7 @@ async fn drain_section(url: Option<&str>) {
 async fn latency_section(backlogs: &[u64], url: Option<&str>) {
     println!("\n## Claim latency (one job) by backlog of due jobs");
     for &n in backlogs {
-        let path = temp_db("latency");
+        let (_dir, path) = temp_db("latency");
         sqlite(&path, 1024);
         sqlite_seed(&path, n);
         let (p50, p99) = claim_latency(sqlite(&path, 1024)).await;
