@@ -70,6 +70,11 @@ impl ManualClock {
     pub fn advance(&self, d: Duration) {
         self.0.fetch_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX), Ordering::SeqCst);
     }
+
+    /// Sets the clock to `at`, which may be in its past (a clock stepped back).
+    pub fn set(&self, at: Timestamp) {
+        self.0.store(at.0, Ordering::SeqCst);
+    }
 }
 
 impl Clock for ManualClock {

@@ -7,6 +7,7 @@
 //! `api_keys`, batched appends in `batches`; the rest (appends, the queue, idempotency, retention) here.
 
 mod api_keys;
+mod audit;
 mod batches;
 mod filters;
 
@@ -15,10 +16,11 @@ use std::{collections::HashSet, sync::Arc, time::Duration};
 use bytes::Bytes;
 use serde_json::json;
 
-pub use self::{api_keys::*, batches::*, filters::*};
+use self::audit::audit_entry;
+pub use self::{api_keys::*, audit::*, batches::*, filters::*};
 use crate::{
-    AttemptReport, IdempotencyBegin, JobState, ManualClock, NewJob, NewRecord, RecordKind, RecordStatus,
-    Retention, Store, StoredResponse, Timestamp,
+    AttemptReport, AuditFilter, IdempotencyBegin, JobState, ManualClock, NewJob, NewRecord, PageRequest,
+    RecordKind, RecordStatus, Retention, Store, StoredResponse, Timestamp,
 };
 
 /// A fresh store and the clock it reads.
@@ -90,7 +92,8 @@ macro_rules! conformance_suite {
             filter_until, filter_meta_fields, filter_meta_combined, filter_meta_hostile_names,
             api_keys_create_and_list, api_keys_reject_duplicates, api_keys_revoke,
             api_keys_concurrent_creates, append_many_commits_all, append_many_dedupes,
-            append_many_wakes_workers,
+            append_many_wakes_workers, audit_round_trips, audit_ids_follow_the_order_given,
+            audit_filters_and_pages, audit_hostile_text,
         );
     };
 }
@@ -142,9 +145,8 @@ pub async fn append_and_read(h: &Harness) {
     assert_eq!(targets, ["http://a", "http://b"]);
     assert!(jobs.iter().all(|j| j.state == JobState::Ready && j.attempts == 0 && j.due_at == START));
 
-    let audit = NewRecord { kind: RecordKind::Audit, jobs: vec![], ..event("stripe", &[]) };
-    let audit = h.store.append(audit).await.unwrap();
-    assert_eq!(h.store.record(audit.id).await.unwrap().unwrap().status, RecordStatus::Stored);
+    let no_jobs = h.store.append(event("stripe", &[])).await.unwrap();
+    assert_eq!(h.store.record(no_jobs.id).await.unwrap().unwrap().status, RecordStatus::Stored);
     assert!(h.store.record(crate::RecordId::generate()).await.unwrap().is_none());
 }
 
@@ -368,23 +370,24 @@ pub async fn retention_sweeps(h: &Harness) {
     let held = s.claim("w", 1, LEASE).await.unwrap().remove(0);
     s.complete(&held.lease, report(h, Some(200), None)).await.unwrap();
     let pending = s.append(event("s", &["http://a"])).await.unwrap().id;
-    let audit = NewRecord { kind: RecordKind::Audit, jobs: vec![], ..event("stripe", &[]) };
-    let audit = s.append(audit).await.unwrap().id;
+    s.append_audit(vec![audit_entry("stripe")]).await.unwrap();
     s.idempotency_begin("api", "old", "fp", Duration::from_secs(1)).await.unwrap();
     h.clock.advance(Duration::from_secs(100));
     let fresh = s.append(event("s", &["http://a"])).await.unwrap().id;
+    s.append_audit(vec![audit_entry("stripe")]).await.unwrap();
     let cutoff = START.plus(Duration::from_secs(50));
     let report = s.sweep(&Retention { records_before: cutoff, audit_before: cutoff }).await.unwrap();
-    assert_eq!(report.records, 2, "{report:?}");
+    assert_eq!(report.records, 1, "{report:?}");
+    assert_eq!(report.audit_entries, 1, "{report:?}");
     assert_eq!((report.jobs, report.attempts, report.idempotency_keys), (1, 1, 1), "{report:?}");
     assert!(s.record(done).await.unwrap().is_none());
-    assert!(s.record(audit).await.unwrap().is_none());
+    let left = s.audit(&AuditFilter::default(), PageRequest { after: None, limit: 10 }).await.unwrap();
+    assert_eq!(left.items.len(), 1, "the newer audit entry is kept");
+    assert_eq!(left.items[0].at, START.plus(Duration::from_secs(100)));
     assert!(s.record(pending).await.unwrap().is_some(), "undelivered records are kept");
     assert!(s.record(fresh).await.unwrap().is_some());
-    assert_eq!(
-        s.sweep(&Retention { records_before: cutoff, audit_before: cutoff }).await.unwrap().records,
-        0
-    );
+    let again = s.sweep(&Retention { records_before: cutoff, audit_before: cutoff }).await.unwrap();
+    assert_eq!((again.records, again.audit_entries), (0, 0));
 }
 
 /// Queue depths count jobs by topic and state.

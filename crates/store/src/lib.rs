@@ -1,17 +1,20 @@
 //! Junction's durable store: records (inbound events, queued calls, outbound
-//! messages, audit entries) committed atomically with their delivery jobs, a
-//! work queue with leases, attempt logs, idempotency keys, retention, and the
+//! messages) committed atomically with their delivery jobs, a work queue with
+//! leases, attempt logs, idempotency keys, the audit log, retention, and the
 //! hashed management API keys every node on the same storage shares.
 //!
 //! Records are listed newest first, a page at a time, filtered by
 //! [`RecordFilter`]: kind, topic, status, a time window, and top-level
-//! fields of their `meta` object (the audit log's queries).
+//! fields of their `meta` object. Audit entries live apart from records
+//! ([`audit`]), in a table made cheap to append to, and are listed the same
+//! way with an [`AuditFilter`].
 //!
 //! One [`Store`] trait, two backends: [`sqlite::SqliteStore`] (embedded, the
 //! default) and [`postgres::PostgresStore`] (shared by several nodes). The
 //! [`conformance`] suite runs the same tests against both.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 mod clock;
 pub mod conformance;
 mod error;
@@ -25,6 +28,7 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 
 pub use crate::{
+    audit::{AuditEntry, AuditFilter, NewAuditEntry},
     clock::{Clock, ManualClock, SystemClock, Timestamp},
     error::StoreError,
     model::*,
@@ -55,9 +59,16 @@ pub trait Store: Send + Sync + 'static {
     /// Commits several records (and their jobs) in one transaction: all of
     /// them or, on an error, none. Each is deduplicated as by [`Store::append`],
     /// also against the ones before it in `records`; the answers come in
-    /// order. For writers of many small records (the audit log), where one
-    /// transaction per record would cost more than the records.
+    /// order. For writers of many small records, where one transaction per
+    /// record would cost more than the records.
     async fn append_many(&self, records: Vec<NewRecord>) -> Result<Vec<Appended>>;
+
+    /// Commits audit entries in one transaction, all or none, each with a
+    /// new id carrying the store clock's time; ids increase in the order given.
+    async fn append_audit(&self, entries: Vec<NewAuditEntry>) -> Result<()>;
+
+    /// Audit entries matching `filter`, newest first, a page at a time.
+    async fn audit(&self, filter: &AuditFilter, page: PageRequest) -> Result<Page<AuditEntry>>;
 
     /// Leases up to `limit` due jobs (ready, or whose lease expired) for
     /// `lease`, to `owner`. Each claim counts as an attempt. Jobs come with
@@ -114,9 +125,9 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets a started key whose handling failed, so a retry may start again.
     async fn idempotency_abandon(&self, scope: &str, key: &str) -> Result<()>;
 
-    /// Deletes finished records (every job delivered or dead) and audit
-    /// entries created before the cutoffs, their jobs and attempts, and
-    /// expired idempotency keys.
+    /// Deletes finished records (every job delivered or dead) created before
+    /// `records_before` with their jobs and attempts, audit entries appended
+    /// before `audit_before`, and expired idempotency keys.
     async fn sweep(&self, retention: &Retention) -> Result<SweepReport>;
 
     /// Stores a management API key, created now. A key whose id or hash is

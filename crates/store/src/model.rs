@@ -39,7 +39,7 @@ macro_rules! id_type {
 }
 
 id_type!(
-    /// The id of a record (an event, a queued call, a message, an audit entry).
+    /// The id of a record (an event, a queued call, a message) or of an audit entry.
     RecordId
 );
 id_type!(
@@ -57,8 +57,6 @@ pub enum RecordKind {
     Call,
     /// An outbound webhook message; topic = application id.
     Message,
-    /// An audit log entry; no jobs.
-    Audit,
 }
 
 impl RecordKind {
@@ -68,7 +66,6 @@ impl RecordKind {
             RecordKind::Event => "event",
             RecordKind::Call => "call",
             RecordKind::Message => "message",
-            RecordKind::Audit => "audit",
         }
     }
 
@@ -77,7 +74,6 @@ impl RecordKind {
             "event" => RecordKind::Event,
             "call" => RecordKind::Call,
             "message" => RecordKind::Message,
-            "audit" => RecordKind::Audit,
             other => return Err(crate::StoreError::Corrupt(format!("unknown record kind {other:?}"))),
         })
     }
@@ -93,7 +89,7 @@ pub enum RecordStatus {
     Delivered,
     /// No job is pending and at least one was dead-lettered.
     Dead,
-    /// The record has no jobs (audit entries, events with no forward target).
+    /// The record has no jobs (events with no forward target).
     Stored,
 }
 
@@ -371,8 +367,10 @@ pub struct Retention {
 /// What a sweep deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepReport {
-    /// Records (audit entries included).
+    /// Records.
     pub records: u64,
+    /// Audit entries.
+    pub audit_entries: u64,
     /// Jobs of those records.
     pub jobs: u64,
     /// Attempts of those jobs.

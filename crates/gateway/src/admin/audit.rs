@@ -6,13 +6,16 @@ use axum::{
     extract::State,
     response::{IntoResponse, Response},
 };
-use junction_store::{Record, RecordFilter, RecordKind};
+use junction_store::{AuditEntry, AuditFilter};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::paging::{self, ApiQuery};
-use crate::{audit::AuditKind, problem::Problem, state::AppState};
+use crate::{
+    audit::{AuditDetail, AuditKind},
+    problem::Problem,
+    state::AppState,
+};
 
 /// Filters and cursor of the audit log.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -105,74 +108,68 @@ pub(crate) async fn list(
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Response, Problem> {
     let page = paging::page(q.after.as_deref(), q.limit.as_deref(), 100)?;
-    let mut meta = Vec::new();
-    if let Some(kind) = q.kind.as_deref() {
-        let kind = AuditKind::parse(kind)
-            .ok_or_else(|| paging::invalid_query("`kind` must be proxy, management or webhook"))?;
-        meta.push(("kind".to_owned(), kind.as_str().to_owned()));
-    }
+    let mut kind = match q.kind.as_deref() {
+        None => None,
+        Some(kind) => Some(
+            AuditKind::parse(kind)
+                .ok_or_else(|| paging::invalid_query("`kind` must be proxy, management or webhook"))?,
+        ),
+    };
     let dependency = paging::text("dependency", q.dependency.as_deref())?;
     let source = paging::text("source", q.source.as_deref())?;
     let topic = match (dependency, source) {
         // Filters combine with AND: no entry is both a proxied call and a refused webhook.
         (Some(_), Some(_)) => return Ok(Json(AuditPage { data: Vec::new(), next: None }).into_response()),
-        (Some(dependency), None) => {
-            meta.push(("kind".to_owned(), AuditKind::Proxy.as_str().to_owned()));
-            Some(dependency.to_owned())
-        }
-        (None, Some(source)) => {
-            meta.push(("kind".to_owned(), AuditKind::Webhook.as_str().to_owned()));
-            Some(source.to_owned())
+        (Some(topic), None) | (None, Some(topic)) => {
+            let implied = if dependency.is_some() { AuditKind::Proxy } else { AuditKind::Webhook };
+            if kind.is_some_and(|k| k != implied) {
+                return Ok(Json(AuditPage { data: Vec::new(), next: None }).into_response());
+            }
+            kind = Some(implied);
+            Some(topic.to_owned())
         }
         (None, None) => None,
     };
-    if let Some(status) = q.status.as_deref() {
-        match status.parse::<u16>() {
-            Ok(code @ 100..=599) => meta.push(("status".to_owned(), code.to_string())),
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(status) => match status.parse::<u16>() {
+            Ok(code @ 100..=599) => Some(code),
             _ => return Err(paging::invalid_query("`status` must be an HTTP status from 100 to 599")),
-        }
-    }
-    if let Some(caller) = paging::text("caller", q.caller.as_deref())? {
-        meta.push(("caller".to_owned(), caller.to_owned()));
-    }
-    let filter = RecordFilter {
-        kind: Some(RecordKind::Audit),
+        },
+    };
+    let filter = AuditFilter {
+        kind: kind.map(|k| k.as_str().to_owned()),
         topic,
+        status,
+        caller: paging::text("caller", q.caller.as_deref())?.map(str::to_owned),
         since: paging::time("since", q.since.as_deref())?,
         until: paging::time("until", q.until.as_deref())?,
-        meta,
-        ..Default::default()
     };
-    let (data, next) = paging::fetch(&state, &filter, page, view).await?;
-    Ok(Json(AuditPage { data, next }).into_response())
+    let found = state.store().audit(&filter, page).await.map_err(|e| super::store_failed(&e))?;
+    let data = found.items.into_iter().map(view).collect();
+    Ok(Json(AuditPage { data, next: found.next.map(|id| id.to_string()) }).into_response())
 }
 
-fn view(record: &Record) -> AuditEntryView {
-    let meta = &record.meta;
-    let text = |key: &str| meta.get(key).and_then(Value::as_str).map(str::to_owned);
-    // Entries written before `kind` existed were all proxied calls.
-    let kind =
-        meta.get("kind").and_then(Value::as_str).and_then(AuditKind::parse).unwrap_or(AuditKind::Proxy);
+fn view(entry: AuditEntry) -> AuditEntryView {
+    // A detail that does not parse (it never should) still shows the columns.
+    let detail: AuditDetail = serde_json::from_str(&entry.detail).unwrap_or_default();
+    let kind = AuditKind::parse(&entry.kind).unwrap_or(AuditKind::Proxy);
     AuditEntryView {
-        id: record.id.to_string(),
-        at_ms: record.created_at.millis(),
-        dependency: (kind == AuditKind::Proxy).then(|| record.topic.clone()),
-        source: (kind == AuditKind::Webhook).then(|| record.topic.clone()),
+        id: entry.id.to_string(),
+        at_ms: entry.at.millis(),
+        dependency: (kind == AuditKind::Proxy).then(|| entry.topic.clone()),
+        source: (kind == AuditKind::Webhook).then(|| entry.topic.clone()),
         kind,
-        topic: record.topic.clone(),
-        caller: text("caller").unwrap_or_default(),
-        method: text("method").unwrap_or_default(),
-        path: text("path").unwrap_or_default(),
-        status: meta.get("status").and_then(Value::as_u64).and_then(|s| u16::try_from(s).ok()),
-        outcome: text("outcome").unwrap_or_default(),
-        attempts: meta
-            .get("attempts")
-            .and_then(Value::as_u64)
-            .and_then(|n| u32::try_from(n).ok())
-            .unwrap_or(0),
-        latency_ms: meta.get("latency_ms").and_then(Value::as_f64).unwrap_or(0.0),
-        request_id: text("request_id"),
-        idempotency_key: text("idempotency_key"),
-        request_body: (!record.body.is_empty()).then(|| String::from_utf8_lossy(&record.body).into_owned()),
+        topic: entry.topic,
+        caller: entry.caller,
+        method: detail.method,
+        path: detail.path,
+        status: entry.status,
+        outcome: detail.outcome,
+        attempts: detail.attempts,
+        latency_ms: detail.latency_ms,
+        request_id: detail.request_id,
+        idempotency_key: detail.idempotency_key,
+        request_body: entry.body.filter(|b| !b.is_empty()).map(|b| String::from_utf8_lossy(&b).into_owned()),
     }
 }

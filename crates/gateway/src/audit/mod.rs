@@ -16,9 +16,9 @@ mod redact;
 use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
-use junction_store::{NewRecord, RecordKind, Store};
+use junction_store::{NewAuditEntry, Store};
 use prometheus_client::{metrics::counter::Counter, registry::Registry};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -58,7 +58,7 @@ impl AuditKind {
 }
 
 /// One audited action: who, what, when, outcome.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub(crate) struct AuditEntry {
     pub(crate) kind: AuditKind,
     /// The dependency, source or `admin`; the store's topic of the entry.
@@ -72,7 +72,6 @@ pub(crate) struct AuditEntry {
     pub(crate) caller: String,
     pub(crate) request_id: Option<String>,
     pub(crate) idempotency_key: Option<String>,
-    #[serde(skip)]
     pub(crate) body: Option<Bytes>,
 }
 
@@ -124,7 +123,7 @@ const IN_FLIGHT: usize = 2;
 ///
 /// Entries are taken in batches of up to [`BATCH`] (waiting at most
 /// [`LINGER`] for a batch to fill) and each batch is one
-/// [`Store::append_many`]: one transaction for many entries, rather than a
+/// [`Store::append_audit`]: one transaction for many entries, rather than a
 /// transaction (and a task) per entry, which cost more than the proxied
 /// call it recorded.
 pub(crate) async fn write(
@@ -166,8 +165,8 @@ pub(crate) async fn write(
         let store = store.clone();
         inflight.spawn(async move {
             let count = batch.len();
-            let records = batch.into_iter().map(stored_form).collect();
-            if let Err(error) = store.append_many(records).await {
+            let entries = batch.into_iter().map(stored_form).collect();
+            if let Err(error) = store.append_audit(entries).await {
                 tracing::warn!(%error, count, "Cannot write audit entries.");
             }
         });
@@ -178,15 +177,38 @@ pub(crate) async fn write(
     }
 }
 
-/// The record an entry is stored as.
-fn stored_form(entry: AuditEntry) -> NewRecord {
-    NewRecord {
-        kind: RecordKind::Audit,
-        meta: serde_json::to_value(&entry).unwrap_or_default(),
-        body: entry.body.unwrap_or_default(),
+/// The row an entry is stored as: what the audit log is filtered by in
+/// columns, the rest as one JSON object ([`AuditDetail`]).
+fn stored_form(entry: AuditEntry) -> NewAuditEntry {
+    let detail = AuditDetail {
+        method: entry.method,
+        path: entry.path,
+        outcome: entry.outcome.to_owned(),
+        attempts: entry.attempts,
+        latency_ms: entry.latency_ms,
+        request_id: entry.request_id,
+        idempotency_key: entry.idempotency_key,
+    };
+    NewAuditEntry {
+        kind: entry.kind.as_str().to_owned(),
         topic: entry.topic,
-        dedupe_key: None,
-        headers: Vec::new(),
-        jobs: Vec::new(),
+        status: entry.status,
+        caller: entry.caller,
+        detail: serde_json::to_string(&detail).unwrap_or_else(|_| "{}".to_owned()),
+        body: entry.body,
     }
+}
+
+/// The fields of an entry stored as JSON, not as columns of their own.
+/// Missing fields read as empty, so entries written by older versions load.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct AuditDetail {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) outcome: String,
+    pub(crate) attempts: u32,
+    pub(crate) latency_ms: f64,
+    pub(crate) request_id: Option<String>,
+    pub(crate) idempotency_key: Option<String>,
 }

@@ -21,13 +21,16 @@ pub async fn sweep_periodically(
         let retention =
             Retention { records_before: now.minus(keep_records), audit_before: now.minus(keep_audit) };
         match store.sweep(&retention).await {
-            Ok(report) if report.records + report.idempotency_keys > 0 => tracing::info!(
-                records = report.records,
-                jobs = report.jobs,
-                attempts = report.attempts,
-                idempotency_keys = report.idempotency_keys,
-                "Retention sweep deleted old data."
-            ),
+            Ok(report) if report.records + report.audit_entries + report.idempotency_keys > 0 => {
+                tracing::info!(
+                    records = report.records,
+                    audit_entries = report.audit_entries,
+                    jobs = report.jobs,
+                    attempts = report.attempts,
+                    idempotency_keys = report.idempotency_keys,
+                    "Retention sweep deleted old data."
+                )
+            }
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "Retention sweep failed; will try again."),
         }

@@ -5,7 +5,8 @@ use std::{sync::Arc, time::Duration};
 use bytes::Bytes;
 use junction_gateway::delivery::retention::sweep_periodically;
 use junction_store::{
-    ManualClock, NewJob, NewRecord, RecordKind, Store, Timestamp, conformance::Scratch, sqlite::SqliteStore,
+    AuditFilter, ManualClock, NewAuditEntry, NewJob, NewRecord, PageRequest, RecordKind, Store, Timestamp,
+    conformance::Scratch, sqlite::SqliteStore,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -33,7 +34,15 @@ async fn sweeps_old_finished_records_and_keeps_pending_ones() {
     );
     let finished = store.append(record(RecordKind::Event, 0)).await.unwrap().id;
     let pending = store.append(record(RecordKind::Event, 1)).await.unwrap().id;
-    let audit = store.append(record(RecordKind::Audit, 0)).await.unwrap().id;
+    let audit = NewAuditEntry {
+        kind: "proxy".into(),
+        topic: "t".into(),
+        status: Some(200),
+        caller: "127.0.0.1".into(),
+        detail: "{}".into(),
+        body: None,
+    };
+    store.append_audit(vec![audit]).await.unwrap();
 
     let stop = CancellationToken::new();
     stop.cancel(); // one sweep, then return
@@ -42,5 +51,7 @@ async fn sweeps_old_finished_records_and_keeps_pending_ones() {
 
     assert!(store.record(finished).await.unwrap().is_none(), "finished and older than 7d");
     assert!(store.record(pending).await.unwrap().is_some(), "undelivered records are kept");
-    assert!(store.record(audit).await.unwrap().is_some(), "audit entries are kept 30d");
+    let page = PageRequest { after: None, limit: 10 };
+    let audit = store.audit(&AuditFilter::default(), page).await.unwrap().items;
+    assert_eq!(audit.len(), 1, "audit entries are kept 30d");
 }

@@ -15,7 +15,7 @@ pub async fn append_many_commits_all(h: &Harness) {
             if i % 2 == 0 {
                 record = event(&format!("t{i}"), &["http://a", "http://b"]);
             } else {
-                record.kind = RecordKind::Audit;
+                record.kind = RecordKind::Message;
             }
             record
         })
@@ -32,13 +32,13 @@ pub async fn append_many_commits_all(h: &Harness) {
             assert_eq!(jobs.len(), 2);
             assert!(jobs.iter().all(|j| j.state == JobState::Ready));
         } else {
-            assert_eq!(record.kind, RecordKind::Audit);
+            assert_eq!(record.kind, RecordKind::Message);
             assert_eq!(record.status, RecordStatus::Stored);
             assert!(jobs.is_empty());
         }
     }
-    let audit = RecordFilter { kind: Some(RecordKind::Audit), ..Default::default() };
-    let listed = h.store.records(&audit, crate::PageRequest { after: None, limit: 100 }).await.unwrap();
+    let messages = RecordFilter { kind: Some(RecordKind::Message), ..Default::default() };
+    let listed = h.store.records(&messages, crate::PageRequest { after: None, limit: 100 }).await.unwrap();
     assert_eq!(listed.items.len(), 25);
 }
 

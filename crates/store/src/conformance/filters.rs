@@ -69,9 +69,9 @@ async fn all_pages(h: &Harness, filter: &RecordFilter, per_page: usize) -> Vec<R
     }
 }
 
-/// An audit entry of `topic` with this `meta`.
-fn audit(topic: &str, meta: Value) -> NewRecord {
-    NewRecord { kind: RecordKind::Audit, meta, jobs: vec![], ..event(topic, &[]) }
+/// A record without jobs (an outbound message) of `topic` with this `meta`.
+fn message(topic: &str, meta: Value) -> NewRecord {
+    NewRecord { kind: RecordKind::Message, meta, jobs: vec![], ..event(topic, &[]) }
 }
 
 /// `meta` filter pairs from string literals.
@@ -106,7 +106,7 @@ pub async fn filter_until(h: &Harness) {
 pub async fn filter_meta_fields(h: &Harness) {
     let s = &h.store;
     let ok = s
-        .append(audit(
+        .append(message(
             "stripe",
             json!({
                 "method": "POST", "status": 200, "code": "200", "ok": true, "ratio": 1.5, "delta": -3,
@@ -117,16 +117,19 @@ pub async fn filter_meta_fields(h: &Harness) {
         .unwrap()
         .id;
     let failed = s
-        .append(audit("stripe", json!({ "method": "POST", "status": 502, "ok": false, "a": { "b": "dot" } })))
+        .append(message(
+            "stripe",
+            json!({ "method": "POST", "status": 502, "ok": false, "a": { "b": "dot" } }),
+        ))
         .await
         .unwrap()
         .id;
     let get =
-        s.append(audit("github", json!({ "method": "GET", "status": 200, "code": 200 }))).await.unwrap().id;
+        s.append(message("github", json!({ "method": "GET", "status": 200, "code": 200 }))).await.unwrap().id;
     // Not objects: nothing matches them, and nothing fails on them.
-    s.append(audit("stripe", json!(["method", "POST"]))).await.unwrap();
-    s.append(audit("stripe", json!("method"))).await.unwrap();
-    s.append(audit("stripe", Value::Null)).await.unwrap();
+    s.append(message("stripe", json!(["method", "POST"]))).await.unwrap();
+    s.append(message("stripe", json!("method"))).await.unwrap();
+    s.append(message("stripe", Value::Null)).await.unwrap();
 
     check(h, &[("method", "POST")], &[failed, ok]).await;
     check(h, &[("method", "post")], &[]).await;
@@ -165,7 +168,7 @@ pub async fn filter_meta_combined(h: &Harness) {
     let mut posts = Vec::new();
     for i in 0..12 {
         let (topic, method) = if i % 3 == 0 { ("github", "GET") } else { ("stripe", "POST") };
-        let id = s.append(audit(topic, json!({ "method": method, "status": 200 + i }))).await.unwrap().id;
+        let id = s.append(message(topic, json!({ "method": method, "status": 200 + i }))).await.unwrap().id;
         if method == "POST" {
             posts.push(id);
         }
@@ -177,12 +180,12 @@ pub async fn filter_meta_combined(h: &Harness) {
     posts.reverse();
 
     let post = fields(&[("method", "POST")]);
-    let audit_posts =
-        RecordFilter { kind: Some(RecordKind::Audit), meta: post.clone(), ..Default::default() };
-    assert_eq!(all_pages(h, &audit_posts, 3).await, posts, "paged, newest first");
-    let stripe_posts = RecordFilter { topic: Some("stripe".into()), ..audit_posts.clone() };
+    let message_posts =
+        RecordFilter { kind: Some(RecordKind::Message), meta: post.clone(), ..Default::default() };
+    assert_eq!(all_pages(h, &message_posts, 3).await, posts, "paged, newest first");
+    let stripe_posts = RecordFilter { topic: Some("stripe".into()), ..message_posts.clone() };
     assert_eq!(all_pages(h, &stripe_posts, 5).await, posts);
-    let github_posts = RecordFilter { topic: Some("github".into()), ..audit_posts.clone() };
+    let github_posts = RecordFilter { topic: Some("github".into()), ..message_posts.clone() };
     assert!(all_pages(h, &github_posts, 5).await.is_empty());
     let all_posts = RecordFilter { meta: post.clone(), ..Default::default() };
     assert_eq!(all_pages(h, &all_posts, 100).await[0], event);
@@ -194,7 +197,7 @@ pub async fn filter_meta_combined(h: &Harness) {
     let window = RecordFilter {
         since: Some(START.plus(Duration::from_millis(10))),
         until: Some(START.plus(Duration::from_millis(60))),
-        ..audit_posts.clone()
+        ..message_posts.clone()
     };
     let in_window: Vec<_> = posts[posts.len() - 4..].to_vec();
     assert_eq!(all_pages(h, &window, 1).await, in_window);
@@ -207,12 +210,12 @@ pub async fn filter_meta_combined(h: &Harness) {
 /// matched by exactly that name.
 pub async fn filter_meta_hostile_names(h: &Harness) {
     let s = &h.store;
-    let plain = s.append(audit("stripe", json!({ "status": 200, "a": { "b": 1 } }))).await.unwrap().id;
+    let plain = s.append(message("stripe", json!({ "status": 200, "a": { "b": 1 } }))).await.unwrap().id;
     let odd = json!({
         "a\"b": "quote", "x') OR 1=1 --": "sql", "$": "dollar", "": "empty", "back\\slash": "bs",
         "q\"n.1": 7, "[0]": true,
     });
-    let odd = s.append(audit("stripe", odd)).await.unwrap().id;
+    let odd = s.append(message("stripe", odd)).await.unwrap().id;
 
     let hostile = [
         "a\"b\"",

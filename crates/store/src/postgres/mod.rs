@@ -7,6 +7,7 @@
 //! turns into [`Store::wakeups`] on every node.
 
 mod api_keys;
+mod audit;
 mod idempotency;
 mod listener;
 mod queue;
@@ -26,9 +27,9 @@ use sqlx::{
 use tokio::{sync::Notify, task::JoinHandle};
 
 use crate::{
-    ApiKey, Appended, Attempt, AttemptReport, Claimed, Clock, IdempotencyBegin, Job, JobId, Lease, NewApiKey,
-    NewRecord, Page, PageRequest, QueueDepth, Record, RecordFilter, RecordId, Result, Retention, Store,
-    StoreError, StoredResponse, SweepReport, Timestamp,
+    ApiKey, Appended, Attempt, AttemptReport, AuditEntry, AuditFilter, Claimed, Clock, IdempotencyBegin, Job,
+    JobId, Lease, NewApiKey, NewAuditEntry, NewRecord, Page, PageRequest, QueueDepth, Record, RecordFilter,
+    RecordId, Result, Retention, Store, StoreError, StoredResponse, SweepReport, Timestamp, audit::AuditIds,
 };
 
 /// The schema, embedded at build time.
@@ -49,6 +50,7 @@ pub struct PostgresStore {
     clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
     listener: JoinHandle<()>,
+    audit_ids: AuditIds,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -105,7 +107,7 @@ impl PostgresStore {
         MIGRATOR.run(&pool).await?;
         let wake = Arc::new(Notify::new());
         let listener = listener::spawn(options, Arc::clone(&wake));
-        Ok(Self { pool, clock, wake, listener })
+        Ok(Self { pool, clock, wake, listener, audit_ids: AuditIds::default() })
     }
 
     /// Now, from the injected clock (never the database's `now()`).
@@ -144,6 +146,14 @@ fn validate_schema(schema: &str) -> Result<()> {
 impl Store for PostgresStore {
     async fn append_many(&self, records: Vec<NewRecord>) -> Result<Vec<Appended>> {
         self.append_records(records).await
+    }
+
+    async fn append_audit(&self, entries: Vec<NewAuditEntry>) -> Result<()> {
+        self.append_audit_entries(entries).await
+    }
+
+    async fn audit(&self, filter: &AuditFilter, page: PageRequest) -> Result<Page<AuditEntry>> {
+        self.list_audit(filter, page).await
     }
 
     async fn claim(&self, owner: &str, limit: usize, lease: Duration) -> Result<Vec<Claimed>> {

@@ -15,11 +15,10 @@ use crate::{
     RecordKind, RecordStatus, Result, Retention, StoreError, SweepReport, model::headers_to_json,
 };
 
-/// The WHERE clause picking what a sweep deletes ($1 records before, $2 audit before).
+/// The WHERE clause picking the records a sweep deletes ($1: created before).
 macro_rules! doomed {
     () => {
-        " WHERE ((kind <> 'audit' AND status IN ('delivered', 'dead', 'stored') AND created_at < $1) \
-             OR (kind = 'audit' AND created_at < $2))"
+        " WHERE status IN ('delivered', 'dead', 'stored') AND created_at < $1"
     };
 }
 
@@ -160,7 +159,6 @@ impl PostgresStore {
         // then checks again, under the locks, which records are still done.
         let candidates: Vec<Uuid> = sqlx::query_scalar(concat!("SELECT id FROM records", doomed!()))
             .bind(retention.records_before.millis())
-            .bind(retention.audit_before.millis())
             .fetch_all(&mut *tx)
             .await?;
         let mut doomed: Vec<Uuid> = Vec::new();
@@ -172,10 +170,9 @@ impl PostgresStore {
             doomed = sqlx::query_scalar(concat!(
                 "SELECT id FROM records",
                 doomed!(),
-                " AND id = ANY($3) FOR UPDATE"
+                " AND id = ANY($2) FOR UPDATE"
             ))
             .bind(retention.records_before.millis())
-            .bind(retention.audit_before.millis())
             .bind(&candidates)
             .fetch_all(&mut *tx)
             .await?;
@@ -200,6 +197,7 @@ impl PostgresStore {
                 .await?
                 .rows_affected();
         }
+        report.audit_entries = super::audit::sweep(&mut tx, retention.audit_before).await?;
         report.idempotency_keys = sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= $1")
             .bind(now)
             .execute(&mut *tx)

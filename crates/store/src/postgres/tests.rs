@@ -294,7 +294,7 @@ async fn postgres_status_dead_letter_and_redrive() {
         [1, 1]
     );
     assert_eq!(s.redrive(crate::RecordId::generate()).await.unwrap(), 0);
-    let stored = s.append(new_record(RecordKind::Audit, "admin", None, &[])).await.unwrap();
+    let stored = s.append(new_record(RecordKind::Message, "admin", None, &[])).await.unwrap();
     assert_eq!(s.redrive(stored.id).await.unwrap(), 0);
     assert_eq!(s.record(stored.id).await.unwrap().unwrap().status, RecordStatus::Stored);
 }
@@ -325,7 +325,7 @@ async fn postgres_pages_and_filters() {
     let s = &t.store;
     let mut ids = Vec::new();
     for i in 0..25 {
-        let kind = if i % 5 == 0 { RecordKind::Audit } else { RecordKind::Event };
+        let kind = if i % 5 == 0 { RecordKind::Message } else { RecordKind::Event };
         let topic = if i % 2 == 0 { "even" } else { "odd" };
         ids.push(s.append(new_record(kind, topic, None, &[])).await.unwrap().id);
         t.clock.advance(Duration::from_millis(10));
@@ -354,8 +354,8 @@ async fn postgres_pages_and_filters() {
     assert_eq!((page.items.len(), page.next), (25, None));
     assert_eq!(s.records(&all, PageRequest { after: None, limit: 0 }).await.unwrap().items.len(), 1);
 
-    let audit = RecordFilter { kind: Some(RecordKind::Audit), ..Default::default() };
-    assert_eq!(s.records(&audit, PageRequest { after: None, limit: 100 }).await.unwrap().items.len(), 5);
+    let messages = RecordFilter { kind: Some(RecordKind::Message), ..Default::default() };
+    assert_eq!(s.records(&messages, PageRequest { after: None, limit: 100 }).await.unwrap().items.len(), 5);
     let odd = RecordFilter { topic: Some("odd".into()), ..Default::default() };
     assert_eq!(s.records(&odd, PageRequest { after: None, limit: 100 }).await.unwrap().items.len(), 12);
     let since = RecordFilter { since: Some(START.plus(Duration::from_millis(200))), ..Default::default() };
@@ -421,7 +421,19 @@ async fn postgres_sweep() {
     }
     let pending = s.append(new_record(RecordKind::Event, "a", None, &["x"])).await.unwrap();
     let stored = s.append(new_record(RecordKind::Event, "a", None, &[])).await.unwrap();
-    let audit = s.append(new_record(RecordKind::Audit, "admin", None, &[])).await.unwrap();
+    let audit_entry = crate::NewAuditEntry {
+        kind: "management".into(),
+        topic: "admin".into(),
+        status: None,
+        caller: "key_1".into(),
+        detail: "{}".into(),
+        body: None,
+    };
+    s.append_audit(vec![audit_entry]).await.unwrap();
+    let audit_entries = || async {
+        let all = crate::AuditFilter::default();
+        s.audit(&all, PageRequest { after: None, limit: 10 }).await.unwrap().items.len()
+    };
     s.idempotency_begin("calls", "old", "f", Duration::from_secs(1)).await.unwrap();
     s.idempotency_begin("calls", "new", "f", Duration::from_secs(3600)).await.unwrap();
     t.clock.advance(Duration::from_secs(10));
@@ -430,21 +442,24 @@ async fn postgres_sweep() {
     let cutoff = t.clock.now();
     // Audit entries kept longer: nothing of theirs goes yet.
     let report1 = s.sweep(&Retention { records_before: cutoff, audit_before: START }).await.unwrap();
-    assert_eq!(report1, crate::SweepReport { records: 2, jobs: 2, attempts: 2, idempotency_keys: 1 });
+    assert_eq!(
+        report1,
+        crate::SweepReport { records: 2, audit_entries: 0, jobs: 2, attempts: 2, idempotency_keys: 1 }
+    );
     assert!(s.record(delivered.id).await.unwrap().is_none());
     assert!(s.record(stored.id).await.unwrap().is_none());
     assert!(s.jobs(delivered.id).await.unwrap().is_empty());
     assert!(s.record(pending.id).await.unwrap().is_some());
     assert!(s.record(fresh.id).await.unwrap().is_some());
-    assert!(s.record(audit.id).await.unwrap().is_some());
+    assert_eq!(audit_entries().await, 1);
     assert_eq!(
         s.idempotency_begin("calls", "new", "f", Duration::from_secs(1)).await.unwrap(),
         IdempotencyBegin::InProgress
     );
 
     let report2 = s.sweep(&Retention { records_before: START, audit_before: cutoff }).await.unwrap();
-    assert_eq!(report2, crate::SweepReport { records: 1, ..Default::default() });
-    assert!(s.record(audit.id).await.unwrap().is_none());
+    assert_eq!(report2, crate::SweepReport { audit_entries: 1, ..Default::default() });
+    assert_eq!(audit_entries().await, 0);
     // The dedupe key is free again once its record is swept.
     assert!(!s.append(new_record(RecordKind::Event, "a", Some("k"), &[])).await.unwrap().duplicate);
 }

@@ -9,6 +9,7 @@ use crate::{Result, StoreError};
 pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../../migrations/sqlite/0002_api_keys.sql")),
+    (3, include_str!("../../migrations/sqlite/0003_audit.sql")),
 ];
 
 /// Brings the schema up to date. Refuses a database from a newer Junction.

@@ -3,6 +3,7 @@
 //! connections.
 
 mod api_keys;
+mod audit;
 mod checkpointer;
 mod idempotency;
 mod migrate;
@@ -29,9 +30,9 @@ use self::{
     writer::{Sync, Writer},
 };
 use crate::{
-    ApiKey, Appended, Attempt, AttemptReport, Claimed, Clock, IdempotencyBegin, Job, JobId, Lease, NewApiKey,
-    NewRecord, Page, PageRequest, QueueDepth, Record, RecordFilter, RecordId, Result, Retention, Store,
-    StoredResponse, SweepReport, Timestamp,
+    ApiKey, Appended, Attempt, AttemptReport, AuditEntry, AuditFilter, Claimed, Clock, IdempotencyBegin, Job,
+    JobId, Lease, NewApiKey, NewAuditEntry, NewRecord, Page, PageRequest, QueueDepth, Record, RecordFilter,
+    RecordId, Result, Retention, Store, StoredResponse, SweepReport, Timestamp, audit::AuditIds,
 };
 
 /// Tuning of the SQLite backend.
@@ -66,6 +67,7 @@ pub struct SqliteStore {
     clock: Arc<dyn Clock>,
     wakeups: Arc<Notify>,
     path: PathBuf,
+    audit_ids: Arc<AuditIds>,
     _checkpointer: Arc<Checkpointer>,
 }
 
@@ -104,7 +106,15 @@ impl SqliteStore {
         let wakeups = Arc::new(Notify::new());
         let writer = Writer::spawn(conn, options.max_batch, wakeups.clone(), sync, restart)?;
         let readers = Arc::new(Readers::new(path.to_owned()));
-        Ok(Self { writer, readers, clock, wakeups, path: path.to_owned(), _checkpointer: checkpointer })
+        Ok(Self {
+            writer,
+            readers,
+            clock,
+            wakeups,
+            path: path.to_owned(),
+            audit_ids: Arc::default(),
+            _checkpointer: checkpointer,
+        })
     }
 
     /// The database file.
@@ -136,6 +146,23 @@ impl Store for SqliteStore {
         self.writer
             .write(wakes, move |conn| encoded.iter().map(|e| records::append(conn, now, e)).collect())
             .await
+    }
+
+    async fn append_audit(&self, entries: Vec<NewAuditEntry>) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let now = self.now();
+        let entries: Vec<_> = entries
+            .into_iter()
+            .map(|entry| audit::IdentifiedEntry { id: self.audit_ids.next(now), entry })
+            .collect();
+        self.writer.write(false, move |conn| audit::append(conn, &entries)).await
+    }
+
+    async fn audit(&self, filter: &AuditFilter, page: PageRequest) -> Result<Page<AuditEntry>> {
+        let filter = filter.clone();
+        self.readers.read(move |conn| audit::list(conn, &filter, page)).await
     }
 
     async fn claim(&self, owner: &str, limit: usize, lease: Duration) -> Result<Vec<Claimed>> {

@@ -194,9 +194,8 @@ pub(crate) fn sweep(conn: &Connection, now: Timestamp, retention: &Retention) ->
     conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS doomed (id TEXT PRIMARY KEY); DELETE FROM doomed;")?;
     conn.execute(
         "INSERT INTO doomed (id) SELECT id FROM records
-         WHERE (kind <> 'audit' AND status IN ('delivered', 'dead', 'stored') AND created_at < ?1)
-            OR (kind = 'audit' AND created_at < ?2)",
-        params![retention.records_before.0, retention.audit_before.0],
+         WHERE status IN ('delivered', 'dead', 'stored') AND created_at < ?1",
+        [retention.records_before.0],
     )?;
     let attempts = conn.execute(
         "DELETE FROM attempts WHERE job_id IN (SELECT id FROM jobs WHERE record_id IN (SELECT id FROM doomed))",
@@ -207,7 +206,14 @@ pub(crate) fn sweep(conn: &Connection, now: Timestamp, retention: &Retention) ->
     conn.execute_batch("DELETE FROM doomed")?;
     let keys = conn.execute("DELETE FROM idempotency_keys WHERE expires_at <= ?1", [now.0])?;
     let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
-    Ok(SweepReport { records: n(records), jobs: n(jobs), attempts: n(attempts), idempotency_keys: n(keys) })
+    let audit_entries = super::audit::sweep(conn, retention.audit_before)?;
+    Ok(SweepReport {
+        records: n(records),
+        audit_entries,
+        jobs: n(jobs),
+        attempts: n(attempts),
+        idempotency_keys: n(keys),
+    })
 }
 
 pub(crate) fn queue_depths(conn: &Connection) -> Result<Vec<QueueDepth>> {

@@ -1,0 +1,111 @@
+//! The audit table: appending entries, listing them, retention.
+
+use bytes::Bytes;
+use rusqlite::{Connection, Row, params, params_from_iter, types::Value};
+use uuid::Uuid;
+
+use crate::{
+    AuditEntry, AuditFilter, NewAuditEntry, Page, PageRequest, RecordId, Result, StoreError, Timestamp,
+    audit::{first_id_at, time_of},
+};
+
+/// An entry with its id, ready for the writer thread.
+pub(crate) struct IdentifiedEntry {
+    pub(crate) id: RecordId,
+    pub(crate) entry: NewAuditEntry,
+}
+
+pub(crate) fn append(conn: &Connection, entries: &[IdentifiedEntry]) -> Result<()> {
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO audit (id, kind, topic, status, caller, detail, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for IdentifiedEntry { id, entry } in entries {
+        insert.execute(params![
+            id.0.as_bytes(),
+            entry.kind,
+            entry.topic,
+            entry.status,
+            entry.caller,
+            entry.detail,
+            entry.body.as_deref(),
+        ])?;
+    }
+    Ok(())
+}
+
+pub(crate) fn list(conn: &Connection, filter: &AuditFilter, page: PageRequest) -> Result<Page<AuditEntry>> {
+    let limit = page.limit.clamp(1, 1000);
+    if filter.matches_nothing() {
+        return Ok(Page { items: Vec::new(), next: None });
+    }
+    let mut sql = String::from("SELECT id, kind, topic, status, caller, detail, body FROM audit WHERE 1 = 1");
+    let mut args: Vec<Value> = Vec::new();
+    let mut condition = |clause: &str, value: Value| {
+        sql.push_str(clause);
+        args.push(value);
+    };
+    if let Some(kind) = &filter.kind {
+        condition(" AND kind = ?", kind.clone().into());
+    }
+    if let Some(topic) = &filter.topic {
+        condition(" AND topic = ?", topic.clone().into());
+    }
+    if let Some(status) = filter.status {
+        condition(" AND status = ?", i64::from(status).into());
+    }
+    if let Some(caller) = &filter.caller {
+        condition(" AND caller = ?", caller.clone().into());
+    }
+    if let Some(since) = filter.since {
+        condition(" AND id >= ?", id_value(first_id_at(since)));
+    }
+    if let Some(until) = filter.until {
+        condition(" AND id < ?", id_value(first_id_at(until)));
+    }
+    if let Some(after) = page.after {
+        condition(" AND id < ?", id_value(after));
+    }
+    condition(" ORDER BY id DESC LIMIT ?", i64::try_from(limit + 1).unwrap_or(i64::MAX).into());
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(args))?;
+    let mut items = Vec::with_capacity(limit + 1);
+    while let Some(row) = rows.next()? {
+        items.push(entry(row)?);
+    }
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+/// Deletes the entries appended before `before`; returns how many.
+pub(crate) fn sweep(conn: &Connection, before: Timestamp) -> Result<u64> {
+    let deleted = conn.execute("DELETE FROM audit WHERE id < ?1", [id_value(first_id_at(before))])?;
+    Ok(u64::try_from(deleted).unwrap_or(u64::MAX))
+}
+
+fn id_value(id: RecordId) -> Value {
+    Value::Blob(id.0.as_bytes().to_vec())
+}
+
+fn entry(row: &Row<'_>) -> Result<AuditEntry> {
+    let bytes: Vec<u8> = row.get(0)?;
+    let id = Uuid::from_slice(&bytes).map_err(|e| StoreError::Corrupt(format!("audit id: {e}")))?;
+    let status: Option<i64> = row.get(3)?;
+    Ok(AuditEntry {
+        id: RecordId(id),
+        at: time_of(RecordId(id)),
+        kind: row.get(1)?,
+        topic: row.get(2)?,
+        status: status
+            .map(u16::try_from)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("audit status: {e}")))?,
+        caller: row.get(4)?,
+        detail: row.get(5)?,
+        body: row.get::<_, Option<Vec<u8>>>(6)?.map(Bytes::from),
+    })
+}
