@@ -257,3 +257,29 @@ async fn every_call_is_audited_with_redaction_and_no_secrets() {
     assert!(!text.contains("4242424242424242"), "redacted: {text}");
     assert!(!text.contains("sk_live_SECRET"), "no credential in the audit log: {text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_requests_get_the_upstream_host_and_lose_hop_by_hop_fields() {
+    let upstream = FaultUpstream::start().await;
+    let gateway = start(dependency("api", &upstream, "")).await;
+    let request = "GET /proxy/api/v1/items?page=2&q=a%20b HTTP/1.1\r\nHost: junction.internal\r\n\
+                   Connection: close, x-hop\r\nX-Hop: secret\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\n\
+                   X-Forwarded-For: 10.0.0.1\r\nX-Kept: yes\r\n\r\n";
+    let addr = gateway.addr;
+    let answer = tokio::task::spawn_blocking(move || crate::harness::probe::raw(addr, request))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let seen = upstream.seen("/v1/items");
+    assert_eq!(seen.len(), 1);
+    let headers = &seen[0].headers;
+    assert_eq!(headers["host"], upstream.addr.to_string(), "Host names the upstream, not Junction");
+    assert_eq!(headers["x-forwarded-for"], "10.0.0.1, 127.0.0.1");
+    assert_eq!(headers["x-forwarded-proto"], "http");
+    assert_eq!(headers["x-kept"], "yes");
+    for hop in ["x-hop", "keep-alive", "te"] {
+        assert!(!headers.contains_key(hop), "{hop} is hop-by-hop: {headers:?}");
+    }
+    assert!(headers.get("connection").is_none_or(|v| !v.to_str().unwrap().contains("x-hop")));
+}

@@ -152,7 +152,8 @@ pub(crate) async fn list(State(state): State<AppState>) -> Response {
                 .find(|d| d.kind == RecordKind::Call && d.topic == name)
                 .map(|d| QueueView { ready: d.ready, in_flight: d.leased, dead: d.dead })
                 .unwrap_or_default();
-            let breaker = state.egress().get(name).map_or(BreakerState::Closed, |(_, p)| p.breaker.state());
+            let breaker =
+                state.egress().get(name).map_or(BreakerState::Closed, |r| r.policies.breaker.state());
             view(name, dependency, breaker, live, queue)
         })
         .collect();

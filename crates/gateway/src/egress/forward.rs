@@ -50,8 +50,7 @@ pub(crate) async fn forward(
         Some(i) => (&after[..i], &after[i..]),
         None => (after, ""),
     };
-    let (Some(dependency), Some((client, policies))) =
-        (state.manifest().dependencies.get(name), state.egress().get(name))
+    let (Some(dependency), Some(route)) = (state.manifest().dependencies.get(name), state.egress().get(name))
     else {
         return unknown_dependency(name).into_response();
     };
@@ -70,6 +69,7 @@ pub(crate) async fn forward(
                 .into_response();
         }
     };
+    let (client, policies) = (&route.client, &route.policies);
     let metrics = state.egress_metrics();
     let started = Instant::now();
 
@@ -113,9 +113,13 @@ pub(crate) async fn forward(
         Err(problem) => return problem,
     };
     strip_hop_by_hop(&mut parts.headers);
-    parts.headers.remove(header::HOST);
+    match &route.host {
+        Some(host) => parts.headers.insert(header::HOST, host.clone()),
+        None => parts.headers.remove(header::HOST),
+    };
     parts.headers.remove(header::CONTENT_LENGTH);
-    add_forwarded(&mut parts.headers, Some(peer.ip()));
+    let caller = peer.ip().to_string();
+    add_forwarded(&mut parts.headers, Some(&caller));
     let queue = dependency.fallback == Fallback::Queue;
     let callback = parts.headers.remove("junction-callback");
     let retry_safe = add_idempotency_key(&mut parts, policies, queue);
@@ -139,7 +143,7 @@ pub(crate) async fn forward(
         outcome: "",
         attempts: 0,
         latency_ms: 0.0,
-        caller: peer.ip().to_string(),
+        caller,
         request_id: request_id(&parts.headers),
         idempotency_key: parts
             .headers
@@ -447,7 +451,8 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn request_id(headers: &http::HeaderMap) -> Option<String> {
-    headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)
+    static REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
+    headers.get(&REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 fn unknown_dependency(name: &str) -> Problem {

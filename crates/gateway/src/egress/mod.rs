@@ -38,13 +38,22 @@ pub enum EgressError {
 /// policies per dependency.
 #[derive(Debug)]
 pub(crate) struct Egress {
-    clients: HashMap<String, (UpstreamClient, policies::Policies)>,
+    routes: HashMap<String, Route>,
+}
+
+/// How calls to one dependency are made.
+#[derive(Debug)]
+pub(crate) struct Route {
+    pub(crate) client: UpstreamClient,
+    pub(crate) policies: policies::Policies,
+    /// The `Host` of `base_url`, made once rather than by the client on every call.
+    pub(crate) host: Option<http::HeaderValue>,
 }
 
 impl Egress {
     pub(crate) fn new(manifest: &Manifest) -> Result<Arc<Self>, EgressError> {
         let shared = UpstreamClient::new(None).map_err(EgressError::Client)?;
-        let mut clients = HashMap::new();
+        let mut routes = HashMap::new();
         for (name, dep) in &manifest.dependencies {
             let client = match &dep.ca_file {
                 None => shared.clone(),
@@ -54,17 +63,19 @@ impl Egress {
                     reason,
                 })?,
             };
-            clients.insert(name.to_string(), (client, policies::Policies::new(dep)));
+            let route =
+                Route { client, policies: policies::Policies::new(dep), host: target::host(&dep.base_url) };
+            routes.insert(name.to_string(), route);
         }
-        Ok(Arc::new(Self { clients }))
+        Ok(Arc::new(Self { routes }))
     }
 
-    pub(crate) fn get(&self, dependency: &str) -> Option<(&UpstreamClient, &policies::Policies)> {
-        self.clients.get(dependency).map(|(c, p)| (c, p))
+    pub(crate) fn get(&self, dependency: &str) -> Option<&Route> {
+        self.routes.get(dependency)
     }
 
     /// Each dependency's breaker state, for metrics.
     pub(crate) fn breaker_states(&self) -> impl Iterator<Item = (&str, junction_policy::BreakerState)> {
-        self.clients.iter().map(|(name, (_, p))| (name.as_str(), p.breaker.state()))
+        self.routes.iter().map(|(name, route)| (name.as_str(), route.policies.breaker.state()))
     }
 }

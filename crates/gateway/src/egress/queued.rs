@@ -50,7 +50,7 @@ impl QueuedCalls {
     }
 
     fn verdict(&self, dep: &Dependency, claimed: &Claimed, attempt: &Attempt, now: Timestamp) -> Verdict {
-        let policies = self.egress.get(&claimed.record.topic).map(|(_, p)| p);
+        let policies = self.egress.get(&claimed.record.topic).map(|r| &r.policies);
         let retryable = policies.is_some_and(|p| p.retry_on.retryable(attempt));
         let success = matches!(attempt, Attempt::Response { status, .. } if *status < 400);
         if success {
@@ -118,8 +118,7 @@ impl Deliver for QueuedCalls {
             response_excerpt: excerpt,
         };
         let name = &claimed.record.topic;
-        let (Some(dep), Some((client, policies))) = (self.dependencies.get(name), self.egress.get(name))
-        else {
+        let (Some(dep), Some(route)) = (self.dependencies.get(name), self.egress.get(name)) else {
             let error = format!("dependency `{name}` is no longer in the manifest");
             return Attempted { report: report(None, Some(error), None), verdict: Verdict::DeadLetter };
         };
@@ -130,6 +129,7 @@ impl Deliver for QueuedCalls {
                 return Attempted { report: report(None, Some(error), None), verdict: Verdict::DeadLetter };
             }
         };
+        let (client, policies) = (&route.client, &route.policies);
         // While the breaker is open, wait it out without calling.
         let permit = match policies.breaker.acquire() {
             Ok(permit) => permit,

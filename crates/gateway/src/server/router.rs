@@ -11,7 +11,7 @@ use http::header::HeaderName;
 use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::CatchPanicLayer,
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
 };
 
 use super::body_limit;
@@ -34,7 +34,7 @@ pub(crate) fn build(state: AppState) -> Router {
         .layer(DefaultBodyLimit::disable())
         .layer(
             ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+                .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), NewRequestId))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
                 .layer(CatchPanicLayer::custom(|_| {
                     tracing::error!("A request handler panicked.");
@@ -44,6 +44,20 @@ pub(crate) fn build(state: AppState) -> Router {
                 .layer(middleware::from_fn_with_state(state.clone(), body_limit::limit)),
         )
         .with_state(state)
+}
+
+/// Gives a request without an `x-request-id` a random UUID. tower-http's
+/// `MakeRequestUuid` does the same through `to_string` and a parse; this
+/// encodes straight into the header value.
+#[derive(Debug, Clone, Copy)]
+struct NewRequestId;
+
+impl MakeRequestId for NewRequestId {
+    fn make_request_id<B>(&mut self, _request: &http::Request<B>) -> Option<RequestId> {
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
+        http::HeaderValue::from_str(id).ok().map(RequestId::new)
+    }
 }
 
 async fn not_found(request: Request) -> Response {
