@@ -6,6 +6,7 @@
 //! cargo bench -p junction-store --bench store            # SQLite and PostgreSQL (DATABASE_URL)
 //! BENCH_BACKLOG=10000,100000 cargo bench -p junction-store --bench store
 //! BENCH_SECTIONS=events cargo bench -p junction-store --bench store     # webhook-shaped appends
+//! BENCH_SECTIONS=audit cargo bench -p junction-store --bench store      # the proxy's audit entries
 //! ```
 //! Figures are printed as a table; `docs/performance.md` records them.
 #![allow(missing_docs, reason = "a benchmark binary")]
@@ -20,7 +21,7 @@ use std::{
 
 use bytes::Bytes;
 use junction_store::{
-    AttemptReport, NewJob, NewRecord, RecordKind, Store, SystemClock,
+    AttemptReport, NewAuditEntry, NewJob, NewRecord, RecordKind, Store, SystemClock,
     conformance::Scratch,
     postgres::PostgresStore,
     sqlite::{SqliteOptions, SqliteStore},
@@ -229,6 +230,9 @@ async fn main() {
     if sections.contains("events") {
         events_section(secs).await;
     }
+    if sections.contains("audit") {
+        audit_section(secs, url.as_deref()).await;
+    }
     if sections.contains("drain") {
         drain_section(url.as_deref()).await;
     }
@@ -279,6 +283,66 @@ async fn events_section(secs: f64) {
         let (_dir, path) = temp_db("events");
         let (rate, cpu) = append_rate_of(sqlite_with(&path, options), secs, event).await;
         println!("sqlite, {label}: {rate:.0} events/s, {cpu:.1} µs CPU per event (whole process)");
+    }
+}
+
+/// Audit entries as the audit writer appends them for proxied calls.
+fn audit_batch() -> Vec<NewAuditEntry> {
+    (0..AUDIT_BATCH)
+        .map(|_| NewAuditEntry {
+            kind: "proxy".into(),
+            topic: "up".into(),
+            status: Some(200),
+            caller: "127.0.0.1".into(),
+            detail: format!(
+                r#"{{"method":"GET","path":"/anything","outcome":"success","attempts":1,"latency_ms":0.41,"request_id":"{}","idempotency_key":null}}"#,
+                uuid::Uuid::new_v4()
+            ),
+            body: None,
+        })
+        .collect()
+}
+
+/// Entries per batch, and batches in flight, as the gateway's audit writer.
+const AUDIT_BATCH: usize = 128;
+const AUDIT_IN_FLIGHT: usize = 2;
+
+/// Audit entries/s appended in batches, and the process's CPU time per entry (µs).
+async fn audit_rate(store: Arc<dyn Store>, secs: f64) -> (f64, f64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let mut tasks = JoinSet::new();
+    let started = Instant::now();
+    let cpu = cpu_time();
+    for _ in 0..AUDIT_IN_FLIGHT {
+        let (store, stop, count) = (store.clone(), stop.clone(), count.clone());
+        tasks.spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                store.append_audit(audit_batch()).await.expect("append_audit");
+                count.fetch_add(AUDIT_BATCH as u64, Ordering::Relaxed);
+            }
+        });
+    }
+    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    while tasks.join_next().await.is_some() {}
+    let entries = count.load(Ordering::Relaxed) as f64;
+    let cpu_per_entry = (cpu_time() - cpu).as_secs_f64() * 1e6 / entries;
+    (entries / started.elapsed().as_secs_f64(), cpu_per_entry)
+}
+
+async fn audit_section(secs: f64, url: Option<&str>) {
+    println!(
+        "## Audit entries: batches of {AUDIT_BATCH}, {AUDIT_IN_FLIGHT} in flight, proxied-call-shaped, {secs}s each"
+    );
+    let (_dir, path) = temp_db("audit");
+    let (rate, cpu) = audit_rate(sqlite(&path, 1024), secs).await;
+    println!(
+        "sqlite: {rate:.0} entries/s, {cpu:.1} µs CPU per entry (whole process, entry building included)"
+    );
+    if let Some(url) = url {
+        let (rate, cpu) = audit_rate(fresh_postgres(url, "junction_bench_audit").await, secs).await;
+        println!("postgres: {rate:.0} entries/s, {cpu:.1} µs CPU per entry (this process only)");
     }
 }
 

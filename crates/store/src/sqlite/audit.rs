@@ -1,7 +1,10 @@
 //! The audit table: appending entries, listing them, retention.
 
 use bytes::Bytes;
-use rusqlite::{Connection, Row, params, params_from_iter, types::Value};
+use rusqlite::{
+    Connection, Row, params_from_iter,
+    types::{ToSqlOutput, Value, ValueRef},
+};
 use uuid::Uuid;
 
 use crate::{
@@ -15,22 +18,43 @@ pub(crate) struct IdentifiedEntry {
     pub(crate) entry: NewAuditEntry,
 }
 
+/// Rows per multi-row `INSERT`: one statement for many rows spares each row
+/// a statement's start and end (its statement journal), a third of an
+/// insert's cost when the rows are small.
+const ROWS_PER_INSERT: usize = 16;
+
 pub(crate) fn append(conn: &Connection, entries: &[IdentifiedEntry]) -> Result<()> {
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO audit (id, kind, topic, status, caller, detail, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
-    for IdentifiedEntry { id, entry } in entries {
-        insert.execute(params![
-            id.0.as_bytes(),
-            entry.kind,
-            entry.topic,
-            entry.status,
-            entry.caller,
-            entry.detail,
-            entry.body.as_deref(),
-        ])?;
+    const COLUMNS: &str = "INSERT INTO audit (id, kind, topic, status, caller, detail, body) VALUES ";
+    const ROW: &str = "(?, ?, ?, ?, ?, ?, ?)";
+    let mut chunks = entries.chunks_exact(ROWS_PER_INSERT);
+    if chunks.len() > 0 {
+        let rows = vec![ROW; ROWS_PER_INSERT].join(", ");
+        let mut insert = conn.prepare_cached(&format!("{COLUMNS}{rows}"))?;
+        for chunk in chunks.by_ref() {
+            insert.execute(params_from_iter(chunk.iter().flat_map(columns)))?;
+        }
+    }
+    let mut insert = conn.prepare_cached(&format!("{COLUMNS}{ROW}"))?;
+    for entry in chunks.remainder() {
+        insert.execute(params_from_iter(columns(entry)))?;
     }
     Ok(())
+}
+
+/// An entry's values, in the order of the insert's columns, borrowed.
+fn columns(IdentifiedEntry { id, entry }: &IdentifiedEntry) -> [ToSqlOutput<'_>; 7] {
+    fn text(s: &str) -> ToSqlOutput<'_> {
+        ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()))
+    }
+    [
+        ToSqlOutput::Borrowed(ValueRef::Blob(id.0.as_bytes())),
+        text(&entry.kind),
+        text(&entry.topic),
+        ToSqlOutput::Borrowed(entry.status.map_or(ValueRef::Null, |s| ValueRef::Integer(i64::from(s)))),
+        text(&entry.caller),
+        text(&entry.detail),
+        ToSqlOutput::Borrowed(entry.body.as_deref().map_or(ValueRef::Null, ValueRef::Blob)),
+    ]
 }
 
 pub(crate) fn list(conn: &Connection, filter: &AuditFilter, page: PageRequest) -> Result<Page<AuditEntry>> {
