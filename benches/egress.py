@@ -89,10 +89,10 @@ def wait_ok(name, proc, port, path, seconds=10):
 
 
 def cpu_seconds(pid):
-    """User + system CPU time of a process and its children still running
+    """User and system CPU time of a process and its children still running
     (nginx's workers), from /proc."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    user = system = 0.0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -103,8 +103,9 @@ def cpu_seconds(pid):
             continue
         # After the command: state ppid ... utime (11th) stime (12th).
         if int(entry) == pid or int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+            user += int(fields[11]) / ticks
+            system += int(fields[12]) / ticks
+    return user, system
 
 
 def load(url, seconds, concurrency, rate=0.0, watch=()):
@@ -121,7 +122,9 @@ def load(url, seconds, concurrency, rate=0.0, watch=()):
     stats["cpu_load"] = (after.children_user + after.children_system
                          - children.children_user - children.children_system)
     for name, pid in watch:
-        stats[f"cpu_{name}"] = cpu_seconds(pid) - before[name]
+        (user, system), (user0, system0) = cpu_seconds(pid), before[name]
+        stats[f"cpu_{name}"] = (user - user0) + (system - system0)
+        stats[f"user_{name}"] = user - user0
     return out, stats
 
 
@@ -240,13 +243,14 @@ def main():
               f"{h['p50_ms']:8.3f} {h['p99_ms']:8.3f} {h['errors']:7.0f}")
     print()
     print("CPU per request at peak, microseconds (all processes share the same cores):")
-    print(f"{'target':10} {'proxy':>8} {'upstream':>9} {'load gen':>9} {'machine busy':>13}")
+    print(f"{'target':10} {'proxy':>8} {'(user)':>7} {'upstream':>9} {'load gen':>9} {'machine busy':>13}")
     for name, r in results.items():
         p = r["peak"]
         us = {key: p.get(f"cpu_{key}", 0.0) / p["requests"] * 1e6 for key in ("proxy", "upstream", "load")}
         proxy = f"{us['proxy']:8.1f}" if "cpu_proxy" in p else f"{'-':>8}"
+        user = f"{p['user_proxy'] / p['requests'] * 1e6:7.1f}" if "user_proxy" in p else f"{'-':>7}"
         busy = (p.get("cpu_proxy", 0.0) + p["cpu_upstream"] + p["cpu_load"]) / opts.seconds
-        print(f"{name:10} {proxy} {us['upstream']:9.1f} {us['load']:9.1f} {busy:7.2f} cores")
+        print(f"{name:10} {proxy} {user} {us['upstream']:9.1f} {us['load']:9.1f} {busy:7.2f} cores")
     direct, junction, ngx = results["direct"], results["junction"], results["nginx"]
     print()
     print(f"junction rps / nginx rps:  {junction['peak']['rps'] / ngx['peak']['rps']:.2f}")

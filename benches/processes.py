@@ -4,6 +4,7 @@ import contextlib
 import os
 import re
 import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -64,16 +65,19 @@ class Served(str):
 
 
 @contextlib.contextmanager
-def serving(manifest):
-    """`junction serve` on `manifest(port)` in a scratch folder, ready; yields its base URL (a `Served`)."""
+def serving(manifest, wrapper=(), ready_within=10):
+    """`junction serve` on `manifest(port)` in a scratch folder, ready; yields
+    its base URL (a `Served`). `wrapper` runs it under another program (for
+    instance valgrind); the server is stopped with SIGINT, a graceful stop."""
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         config = os.path.join(tmp, "junction.toml")
         with open(config, "w") as f:
             f.write(manifest(port))
-        proc = subprocess.Popen([JUNCTION, "serve", "--config", config, "--log-level", "warn"], cwd=tmp)
+        command = [*wrapper, JUNCTION, "serve", "--config", config, "--log-level", "warn"]
+        proc = subprocess.Popen(command, cwd=tmp)
         try:
-            deadline = time.time() + 10
+            deadline = time.time() + ready_within
             while not ready(port):
                 if time.time() > deadline:
                     sys.exit("junction did not become ready")
@@ -82,5 +86,9 @@ def serving(manifest):
             served.pid = proc.pid
             yield served
         finally:
-            proc.terminate()
-            proc.wait()
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
