@@ -104,6 +104,14 @@ pub(crate) fn time_of(id: RecordId) -> Timestamp {
     Timestamp(i64::try_from(secs).unwrap_or(i64::MAX).saturating_mul(1000) + i64::from(nanos / 1_000_000))
 }
 
+/// A stored status as the HTTP status it was written from.
+pub(crate) fn stored_status(stored: Option<i64>) -> crate::Result<Option<u16>> {
+    stored
+        .map(u16::try_from)
+        .transpose()
+        .map_err(|e| crate::StoreError::Corrupt(format!("audit status: {e}")))
+}
+
 /// UUIDv7 holds 48 bits of milliseconds since the epoch.
 fn clamp_millis(at: Timestamp) -> u64 {
     u64::try_from(at.millis()).unwrap_or(0).min((1 << 48) - 1)

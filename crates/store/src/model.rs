@@ -331,6 +331,20 @@ pub struct Page<T> {
     pub next: Option<RecordId>,
 }
 
+impl<T> Page<T> {
+    /// The page of `fetched`, which holds up to `limit + 1` items: the one
+    /// past the limit is not returned, it only shows there is a next page.
+    pub(crate) fn from_fetched(mut fetched: Vec<T>, limit: usize, id: impl Fn(&T) -> RecordId) -> Self {
+        let next = if fetched.len() > limit {
+            fetched.truncate(limit);
+            fetched.last().map(id)
+        } else {
+            None
+        };
+        Page { items: fetched, next }
+    }
+}
+
 /// A stored answer for an idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredResponse {

@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use super::PostgresStore;
 use crate::{
-    AuditEntry, AuditFilter, NewAuditEntry, Page, PageRequest, RecordId, Result, StoreError, Timestamp,
-    audit::{first_id_at, time_of},
+    AuditEntry, AuditFilter, NewAuditEntry, Page, PageRequest, RecordId, Result, Timestamp,
+    audit::{first_id_at, stored_status, time_of},
 };
 
 /// Largest page [`PostgresStore::list_audit`] returns.
@@ -92,14 +92,8 @@ impl PostgresStore {
         }
         query.push(" ORDER BY id DESC LIMIT ").push_bind(i64::try_from(limit + 1).unwrap_or(i64::MAX));
         let rows = query.build().fetch_all(&self.pool).await?;
-        let mut items = rows.iter().map(entry).collect::<Result<Vec<_>>>()?;
-        let next = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|e| e.id)
-        } else {
-            None
-        };
-        Ok(Page { items, next })
+        let items = rows.iter().map(entry).collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_fetched(items, limit, |item| item.id))
     }
 }
 
@@ -118,10 +112,7 @@ fn entry(row: &PgRow) -> Result<AuditEntry> {
         at: time_of(id),
         kind: row.try_get(1)?,
         topic: row.try_get(2)?,
-        status: status
-            .map(u16::try_from)
-            .transpose()
-            .map_err(|e| StoreError::Corrupt(format!("audit status: {e}")))?,
+        status: stored_status(status.map(i64::from))?,
         caller: row.try_get(4)?,
         detail: row.try_get(5)?,
         body: row.try_get::<Option<Vec<u8>>, _>(6)?.map(Bytes::from),

@@ -114,14 +114,8 @@ impl PostgresStore {
         // `limit` is at most MAX_PAGE, so the cast cannot truncate.
         query.push(" ORDER BY id DESC LIMIT ").push_bind(limit as i64 + 1);
         let found = query.build().fetch_all(&self.pool).await?;
-        let mut items = found.iter().map(rows::record).collect::<Result<Vec<_>>>()?;
-        let next = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|r| r.id)
-        } else {
-            None
-        };
-        Ok(Page { items, next })
+        let items = found.iter().map(rows::record).collect::<Result<Vec<_>>>()?;
+        Ok(Page::from_fetched(items, limit, |item| item.id))
     }
 
     /// [`crate::Store::jobs`].

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::{
     AuditEntry, AuditFilter, NewAuditEntry, Page, PageRequest, RecordId, Result, StoreError, Timestamp,
-    audit::{first_id_at, time_of},
+    audit::{first_id_at, stored_status, time_of},
 };
 
 /// An entry with its id, ready for the writer thread.
@@ -96,13 +96,7 @@ pub(crate) fn list(conn: &Connection, filter: &AuditFilter, page: PageRequest) -
     while let Some(row) = rows.next()? {
         items.push(entry(row)?);
     }
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|e| e.id)
-    } else {
-        None
-    };
-    Ok(Page { items, next })
+    Ok(Page::from_fetched(items, limit, |item| item.id))
 }
 
 /// Deletes the entries appended before `before`; returns how many.
@@ -124,10 +118,7 @@ fn entry(row: &Row<'_>) -> Result<AuditEntry> {
         at: time_of(RecordId(id)),
         kind: row.get(1)?,
         topic: row.get(2)?,
-        status: status
-            .map(u16::try_from)
-            .transpose()
-            .map_err(|e| StoreError::Corrupt(format!("audit status: {e}")))?,
+        status: stored_status(status)?,
         caller: row.get(4)?,
         detail: row.get(5)?,
         body: row.get::<_, Option<Vec<u8>>>(6)?.map(Bytes::from),

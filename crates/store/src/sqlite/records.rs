@@ -157,13 +157,7 @@ pub(crate) fn records(conn: &Connection, filter: &RecordFilter, page: PageReques
     while let Some(row) = rows.next()? {
         items.push(rows::record(row)?);
     }
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|r| r.id)
-    } else {
-        None
-    };
-    Ok(Page { items, next })
+    Ok(Page::from_fetched(items, limit, |item| item.id))
 }
 
 pub(crate) fn jobs(conn: &Connection, record: RecordId) -> Result<Vec<Job>> {
