@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::{
     body::Body,
-    extract::{Request, State},
+    extract::Request,
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -22,7 +22,7 @@ const DRAIN_AT_MOST: u64 = 16 << 20;
 /// How long discarding may take before the refusal is sent anyway.
 const DRAIN_FOR: Duration = Duration::from_secs(10);
 
-pub(crate) async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn limit(state: &AppState, request: Request, next: Next) -> Response {
     let max = state.manifest().server.max_body.bytes();
     let declared = request
         .headers()

@@ -1,6 +1,7 @@
 //! The HTTP server: the router, its middleware stack, and graceful shutdown.
 
 mod body_limit;
+mod edge;
 mod router;
 
 use std::{future::Future, io, net::SocketAddr, time::Duration};

@@ -7,20 +7,14 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{any, get, post},
 };
-use http::header::HeaderName;
 use tower::ServiceBuilder;
-use tower_http::{
-    catch_panic::CatchPanicLayer,
-    request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
-};
+use tower_http::catch_panic::CatchPanicLayer;
 
-use super::body_limit;
-use crate::{admin, egress, health, ingress, problem::Problem, state::AppState, telemetry};
-
-static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+use super::edge;
+use crate::{admin, egress, health, ingress, problem::Problem, state::AppState};
 
 pub(crate) fn build(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
@@ -29,35 +23,22 @@ pub(crate) fn build(state: AppState) -> Router {
         .route("/webhooks/{source}", post(ingress::receive))
         .merge(admin::routes(state.clone()))
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        // Our own limit wraps every body; axum's extractor limit would answer in plain text.
-        .layer(DefaultBodyLimit::disable())
-        .layer(
-            ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), NewRequestId))
-                .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
-                .layer(CatchPanicLayer::custom(|_| {
-                    tracing::error!("A request handler panicked.");
-                    Problem::internal().into_response()
-                }))
-                .layer(middleware::from_fn_with_state(state.clone(), telemetry::http::track))
-                .layer(middleware::from_fn_with_state(state.clone(), body_limit::limit)),
-        )
-        .with_state(state)
+        .method_not_allowed_fallback(method_not_allowed);
+    with_stack(routes, state)
 }
 
-/// Gives a request without an `x-request-id` a random UUID. tower-http's
-/// `MakeRequestUuid` does the same through `to_string` and a parse; this
-/// encodes straight into the header value.
-#[derive(Debug, Clone, Copy)]
-struct NewRequestId;
-
-impl MakeRequestId for NewRequestId {
-    fn make_request_id<B>(&mut self, _request: &http::Request<B>) -> Option<RequestId> {
-        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-        let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
-        http::HeaderValue::from_str(id).ok().map(RequestId::new)
-    }
+/// `routes` behind the middleware every request goes through.
+fn with_stack(routes: Router<AppState>, state: AppState) -> Router {
+    routes
+        // Our own limit wraps every body; axum's extractor limit would answer in plain text.
+        .layer(DefaultBodyLimit::disable())
+        .layer(ServiceBuilder::new().layer(middleware::from_fn_with_state(state.clone(), edge::edge)).layer(
+            CatchPanicLayer::custom(|_| {
+                tracing::error!("A request handler panicked.");
+                Problem::internal().into_response()
+            }),
+        ))
+        .with_state(state)
 }
 
 async fn not_found(request: Request) -> Response {
@@ -66,4 +47,46 @@ async fn not_found(request: Request) -> Response {
 
 async fn method_not_allowed(request: Request) -> Response {
     Problem::method_not_allowed(request.method(), request.uri().path()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::{body::Body, routing::get};
+    use junction_store::conformance::Scratch;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_counted_and_with_its_request_id() {
+        let scratch = Scratch::new("panic");
+        let text = format!("[storage]\nurl = \"sqlite://{}/junction.db\"\n", scratch.path().display());
+        let manifest =
+            junction_manifest::parse("t.toml", &text, &junction_manifest::MapEnv::default()).unwrap();
+        let gateway = crate::Gateway::new(manifest).await.unwrap();
+        let state = gateway.state().clone();
+        async fn boom() -> &'static str {
+            panic!("boom")
+        }
+        let routes = Router::new().route("/boom", get(boom));
+        let app = with_stack(routes, state.clone());
+
+        let request =
+            http::Request::get("/boom").header("x-request-id", "req-1").body(Body::empty()).unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 500);
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        assert_eq!(response.headers()["x-request-id"], "req-1", "the caller's id comes back");
+
+        let response = app.oneshot(http::Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
+        let id = response.headers()["x-request-id"].to_str().unwrap();
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "a request without an id gets a UUID: {id}");
+
+        let metrics = state.metrics().encode();
+        assert!(
+            metrics.contains(r#"http_requests_total{method="GET",route="/boom",status="500"} 2"#),
+            "{metrics}"
+        );
+        assert!(metrics.contains("http_requests_in_flight 0"), "{metrics}");
+    }
 }

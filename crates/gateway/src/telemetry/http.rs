@@ -3,8 +3,7 @@
 use std::{borrow::Cow, sync::Arc, time::Instant};
 
 use axum::{
-    extract::{MatchedPath, Request, State},
-    middleware::Next,
+    extract::{MatchedPath, Request},
     response::Response,
 };
 use http::Method;
@@ -64,9 +63,14 @@ impl HttpMetrics {
     }
 }
 
-/// Counts and times every request and writes one access log line. The query
-/// string and headers are never logged: they may carry credentials.
-pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Counts and times every request handled by `inner` and writes one access
+/// log line. The query string and headers are never logged: they may carry
+/// credentials.
+pub(crate) async fn track<F, Fut>(state: &AppState, request: Request, inner: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let started = Instant::now();
     let method = request.method().clone();
     let route: Arc<str> =
@@ -78,7 +82,7 @@ pub(crate) async fn track(State(state): State<AppState>, request: Request, next:
     });
     let metrics = &state.metrics().http;
     metrics.in_flight.inc();
-    let response = next.run(request).await;
+    let response = inner(request).await;
     metrics.in_flight.dec();
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
