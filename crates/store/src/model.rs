@@ -322,6 +322,13 @@ pub struct PageRequest {
     pub limit: usize,
 }
 
+impl PageRequest {
+    /// The page size the backends serve: `limit` brought within 1 to 1000.
+    pub(crate) fn size(&self) -> usize {
+        self.limit.clamp(1, 1000)
+    }
+}
+
 /// One page of results.
 #[derive(Debug, Clone)]
 pub struct Page<T> {

@@ -10,9 +10,6 @@ use crate::{
     audit::{first_id_at, stored_status, time_of},
 };
 
-/// Largest page [`PostgresStore::list_audit`] returns.
-const MAX_PAGE: usize = 1000;
-
 impl PostgresStore {
     /// [`crate::Store::append_audit`]: one statement for the lot, the
     /// columns sent as arrays.
@@ -62,7 +59,7 @@ impl PostgresStore {
         filter: &AuditFilter,
         page: PageRequest,
     ) -> Result<Page<AuditEntry>> {
-        let limit = page.limit.clamp(1, MAX_PAGE);
+        let limit = page.size();
         if filter.matches_nothing() {
             return Ok(Page { items: Vec::new(), next: None });
         }

@@ -22,9 +22,6 @@ macro_rules! doomed {
     };
 }
 
-/// Largest page [`PostgresStore::list_records`] returns.
-const MAX_PAGE: usize = 1000;
-
 /// How often an append retries when its duplicate vanished (swept) between
 /// the conflicting insert and the lookup.
 const DEDUPE_TRIES: usize = 3;
@@ -78,7 +75,7 @@ impl PostgresStore {
         filter: &RecordFilter,
         page: PageRequest,
     ) -> Result<Page<Record>> {
-        let limit = page.limit.clamp(1, MAX_PAGE);
+        let limit = page.size();
         if filter.matches_nothing() {
             return Ok(Page { items: Vec::new(), next: None });
         }
@@ -111,7 +108,7 @@ impl PostgresStore {
         if let Some(after) = page.after {
             query.push(" AND id < ").push_bind(after.0);
         }
-        // `limit` is at most MAX_PAGE, so the cast cannot truncate.
+        // `limit` is at most 1000 (`PageRequest::size`), so the cast cannot truncate.
         query.push(" ORDER BY id DESC LIMIT ").push_bind(limit as i64 + 1);
         let found = query.build().fetch_all(&self.pool).await?;
         let items = found.iter().map(rows::record).collect::<Result<Vec<_>>>()?;

@@ -58,7 +58,7 @@ fn columns(IdentifiedEntry { id, entry }: &IdentifiedEntry) -> [ToSqlOutput<'_>;
 }
 
 pub(crate) fn list(conn: &Connection, filter: &AuditFilter, page: PageRequest) -> Result<Page<AuditEntry>> {
-    let limit = page.limit.clamp(1, 1000);
+    let limit = page.size();
     if filter.matches_nothing() {
         return Ok(Page { items: Vec::new(), next: None });
     }

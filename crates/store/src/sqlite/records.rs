@@ -114,7 +114,7 @@ const META_FIELD_EQUALS: &str = " AND EXISTS (SELECT 1 FROM json_each(records.me
      AND CASE field.type WHEN 'text' THEN field.value ELSE records.meta -> field.fullkey END = ?)";
 
 pub(crate) fn records(conn: &Connection, filter: &RecordFilter, page: PageRequest) -> Result<Page<Record>> {
-    let limit = page.limit.clamp(1, 1000);
+    let limit = page.size();
     if filter.matches_nothing() {
         return Ok(Page { items: Vec::new(), next: None });
     }
