@@ -142,7 +142,7 @@ impl Pending {
             method: request.method().to_string(),
             path: request.uri().path_and_query().map_or_else(String::new, |p| p.to_string()),
             caller: caller.id.clone(),
-            request_id: text("x-request-id"),
+            request_id: crate::server::request_id(request.headers()),
             idempotency_key: text(idempotency::KEY.as_str()),
         }
     }

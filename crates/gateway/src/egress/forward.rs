@@ -32,7 +32,7 @@ use super::{
 use crate::{
     audit::{AuditEntry, AuditKind, redact_json},
     problem::Problem,
-    server::read_body,
+    server::{read_body, request_id},
     state::AppState,
     telemetry::egress::Outcome,
     upstream::UpstreamClient,
@@ -448,11 +448,6 @@ async fn enqueue(state: &AppState, call: Queued<'_>, attempts: u32) -> Option<Re
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn request_id(headers: &http::HeaderMap) -> Option<String> {
-    static REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
-    headers.get(&REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 fn unknown_dependency(name: &str) -> Problem {

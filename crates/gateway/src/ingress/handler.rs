@@ -82,11 +82,7 @@ pub(crate) async fn receive(
                 attempts: 0,
                 latency_ms: started.elapsed().as_secs_f64() * 1000.0,
                 caller: peer.ip().to_string(),
-                request_id: parts
-                    .headers
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned),
+                request_id: crate::server::request_id(&parts.headers),
                 idempotency_key: None,
                 body: None,
             });

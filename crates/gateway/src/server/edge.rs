@@ -36,6 +36,11 @@ pub(crate) async fn edge(State(state): State<AppState>, mut request: Request, ne
     response
 }
 
+/// The request's `x-request-id` (set here for every request), for logs and audit entries.
+pub(crate) fn request_id(headers: &http::HeaderMap) -> Option<String> {
+    headers.get(&REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
 /// A random UUID, encoded straight into a header value.
 fn new_request_id() -> HeaderValue {
     let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];

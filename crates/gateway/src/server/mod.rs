@@ -9,7 +9,7 @@ use std::{future::Future, io, net::SocketAddr, time::Duration};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub(crate) use self::body_limit::read_body;
+pub(crate) use self::{body_limit::read_body, edge::request_id};
 use crate::{
     delivery::{Deliverers, WorkerConfig, Workers, retention},
     state::AppState,

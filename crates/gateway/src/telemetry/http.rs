@@ -77,8 +77,10 @@ where
         request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".into(), |p| p.as_str().into());
     // The access line is off at the usual `warn` level: copy what it shows only when it is on.
     let access = tracing::enabled!(tracing::Level::INFO).then(|| {
-        let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok());
-        (truncated(request.uri().path()).to_owned(), request_id.unwrap_or_default().to_owned())
+        (
+            truncated(request.uri().path()).to_owned(),
+            crate::server::request_id(request.headers()).unwrap_or_default(),
+        )
     });
     let metrics = &state.metrics().http;
     metrics.in_flight.inc();
